@@ -1,0 +1,54 @@
+# Two commands set everything up on a fresh machine:
+#   make book   build the HTML book (creates .venv, installs what it needs)
+#   make test   run every test (unit, parity, gradient checks, exercises, grader, browser)
+# Others: make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+BOOK_FLAGS ?= -n -W --keep-going
+PYTEST_ARGS ?=
+MATHJAX    := book/_static/mathjax/tex-chtml.js
+
+.PHONY: book test lab exercises bench chromium clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# the CPU wheel first: a satisfied torch>=... then installs nothing more
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $@
+
+$(MATHJAX): package.json
+	npm install --no-audit --no-fund --silent
+	rm -rf book/_static/mathjax && mkdir -p book/_static
+	cp -r node_modules/mathjax/es5 book/_static/mathjax
+
+book: $(STAMP) $(MATHJAX)
+	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: book chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet jupyterlab
+	$(VENV)/bin/jupyter lab --ServerApp.jpserver_extensions='{"jupytext": true}' book/
+
+exercises: $(STAMP)
+	$(VENV)/bin/lstm-course build-exercises
+
+bench: $(STAMP)
+	$(PY) bench/bench_reference.py
+	$(PY) bench/bench_nn.py
+
+clean:
+	rm -rf _build .jupyter_cache
