@@ -1,0 +1,138 @@
+"""Argument checking shared by every reference module.
+
+The rules, in one place:
+
+- Arrays may be NumPy arrays, lists or scalars. Integer and boolean input is accepted and treated as float.
+  Complex, object, string and datetime arrays are refused with a ``TypeError``.
+- dtype: a function computes in the *promotion of its float inputs* (``np.result_type`` of the float arrays
+  among the input and the parameters; float64 when all of them are integers). So float32 input with float32
+  parameters gives float32 output, and float32 input with float64 parameters gives float64, as NumPy promotes.
+- A wrong shape raises ``ValueError`` and a missing parameter ``KeyError``; each message names the argument
+  and the shape it expected, written with the dimension letters (T time, B batch, D input, H hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+_ACCEPTED_KINDS = "biuf"  # bool, signed int, unsigned int, float
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def as_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as an ndarray of a number kind; TypeError naming ``name`` otherwise."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}: {error}") from None
+    if array.dtype.kind not in _ACCEPTED_KINDS:
+        raise TypeError(f"{name} must be a real (float or integer) array, got dtype {array.dtype}")
+    return array
+
+
+def float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The dtype to compute in: the promotion of the float arrays, float64 if there are none."""
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return np.result_type(*floats) if floats else np.dtype(np.float64)
+
+
+def as_float(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
+    """``value`` as a float array (of ``dtype`` when given); integers become float."""
+    array = as_array(name, value)
+    target = dtype if dtype is not None else float_dtype(array)
+    return array.astype(target, copy=False)
+
+
+def _fmt(spec: tuple[str | int, ...], sizes: Mapping[str, int]) -> str:
+    letters = "(" + ", ".join(str(s) for s in spec) + ")"
+    known = [f"{s} = {sizes[s]}" for s in spec if isinstance(s, str) and s in sizes]
+    return letters + (f" with {', '.join(known)}" if known else "")
+
+
+def check_shape(name: str, array: np.ndarray, spec: tuple[str | int, ...], sizes: dict[str, int]) -> None:
+    """Check ``array.shape`` against ``spec`` (letters or ints), binding new letters into ``sizes``.
+
+    A letter seen before must have the same size; a letter seen for the first time is bound to this size.
+    ValueError names ``name``, the expected shape in letters with the known sizes, and the shape it got.
+    """
+    expected = _fmt(spec, sizes)
+    if array.ndim != len(spec):
+        raise ValueError(f"{name} must have shape {expected}, got shape {array.shape} ({array.ndim}-D)")
+    bound: dict[str, int] = {}
+    for letter, size in zip(spec, array.shape, strict=True):
+        if isinstance(letter, int):
+            want = letter
+        else:
+            want = sizes.get(letter, bound.get(letter, size))
+            bound[letter] = want
+        if size != want:
+            raise ValueError(f"{name} must have shape {expected}, got shape {array.shape}")
+    sizes.update(bound)
+
+
+def sequence(name: str, value: Any, sizes: dict[str, int]) -> np.ndarray:
+    """A time-major input of shape (T, B, D) with T >= 1 and B >= 1 (D checked against ``sizes``)."""
+    array = as_array(name, value)
+    check_shape(name, array, ("T", "B", "D"), sizes)
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (T, B, D) with T >= 1 and B >= 1, got shape {array.shape}")
+    return array
+
+
+def check_cell(cell: str) -> int:
+    """The number of gates G of ``cell`` ("rnn" 1, "lstm" 4, "gru" 3); ValueError otherwise."""
+    if cell not in GATES:
+        raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
+    return GATES[cell]
+
+
+def cell_params(
+    params: Mapping[str, Any], gates: int, name: str = "params"
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Check a cell's parameter dict (torch layout); return it as arrays and the sizes {"H": .., "D": ..}.
+
+    Expected: weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,).
+    """
+    if not isinstance(params, Mapping):
+        got = type(params).__name__
+        raise TypeError(f"{name} must be a dict of arrays with keys {PARAM_NAMES}, got {got}")
+    for key in PARAM_NAMES:
+        if key not in params:
+            raise KeyError(f"{name} is missing {key!r}; expected keys {PARAM_NAMES} (G={gates})")
+    arrays = {key: as_array(f"{name}[{key!r}]", params[key]) for key in PARAM_NAMES}
+    w_hh = arrays["weight_hh"]
+    if w_hh.ndim != 2 or w_hh.shape[0] != gates * w_hh.shape[1]:
+        raise ValueError(f"{name}['weight_hh'] must have shape ({gates}H, H) for G={gates}, got {w_hh.shape}")
+    sizes = {"H": w_hh.shape[1], "G*H": gates * w_hh.shape[1]}
+    check_shape(f"{name}['weight_ih']", arrays["weight_ih"], ("G*H", "D"), sizes)
+    check_shape(f"{name}['bias_ih']", arrays["bias_ih"], ("G*H",), sizes)
+    check_shape(f"{name}['bias_hh']", arrays["bias_hh"], ("G*H",), sizes)
+    return arrays, {"H": sizes["H"], "D": sizes["D"]}
+
+
+def cast_params(params: dict[str, np.ndarray], dtype: np.dtype) -> dict[str, np.ndarray]:
+    """The same dict with every array in ``dtype`` (no copy when it already is)."""
+    return {key: value.astype(dtype, copy=False) for key, value in params.items()}
+
+
+def state(name: str, value: Any, batch: int, hidden: int, dtype: np.dtype) -> np.ndarray:
+    """An initial/previous state of shape (B, H): zeros when ``value`` is None, else checked and cast."""
+    if value is None:
+        return np.zeros((batch, hidden), dtype=dtype)
+    array = as_array(name, value)
+    check_shape(name, array, ("B", "H"), {"B": batch, "H": hidden})
+    return array.astype(dtype, copy=False)
+
+
+def optional_grad(name: str, value: Any, shape: tuple[int, ...], letters: str, dtype: np.dtype) -> np.ndarray:
+    """An incoming gradient such as dh_T: zeros when None, else checked against ``shape``."""
+    if value is None:
+        return np.zeros(shape, dtype=dtype)
+    array = as_array(name, value)
+    spec = tuple(letters.split(","))
+    check_shape(name, array, spec, dict(zip(spec, shape, strict=True)))
+    return array.astype(dtype, copy=False)

@@ -1,0 +1,223 @@
+"""The LSTM, exactly as ``torch.nn.LSTM``: forward and hand-written backward, per step and per sequence.
+
+Letters: T time steps, B batch, D input features, H hidden units. Parameters use torch's names and layout, the
+four gates stacked in the order i, f, g, o (G = 4): weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,),
+bias_hh (4H,).
+
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (4H pre-activations, split into a_i, a_f, a_g, a_o)
+    i_t = sigma(a_i)   f_t = sigma(a_f)   g_t = tanh(a_g)   o_t = sigma(a_o)
+    c_t = f_t * c_{t-1} + i_t * g_t
+    h_t = o_t * tanh(c_t)
+
+The step functions say this line by line. The sequence functions compute the same numbers faster: one
+matrix product for the input projection of all steps, one 4H-wide recurrent product per step, every buffer
+allocated once before the loop, and the weight gradients gathered by one product after the loop. The tests
+check that they equal a loop over the steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _validate as v
+from .activations import sigmoid, sigmoid_
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_backward` needs from one step (all (B, H) except x and params)."""
+
+    x: np.ndarray  # (B, D) input x_t
+    h_prev: np.ndarray  # h_{t-1}
+    c_prev: np.ndarray  # c_{t-1}
+    i: np.ndarray  # input gate
+    f: np.ndarray  # forget gate
+    g: np.ndarray  # candidate cell values
+    o: np.ndarray  # output gate
+    tanh_c: np.ndarray  # tanh(c_t)
+    params: dict[str, np.ndarray]
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_backward` needs from a sequence."""
+
+    x: np.ndarray  # (T, B, D) inputs
+    h: np.ndarray  # (T + 1, B, H) h_0 .. h_T
+    c: np.ndarray  # (T + 1, B, H) c_0 .. c_T
+    gates: np.ndarray  # (T, B, 4H) activated gates [i, f, g, o] per step
+    tanh_c: np.ndarray  # (T, B, H) tanh(c_t)
+    params: dict[str, np.ndarray]
+
+
+def lstm_step_forward(
+    x_t: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, params: dict
+) -> tuple[np.ndarray, np.ndarray, LSTMStepCache]:
+    """One LSTM step (gate order i, f, g, o, as torch).
+
+    a = x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh; i, f, o = sigma(a_i, a_f, a_o); g = tanh(a_g);
+    c = f * c_prev + i * g; h = o * tanh(c).
+
+    Args:
+        x_t: (B, D) the input at this step.
+        h_prev: (B, H) the previous hidden state (None: zeros).
+        c_prev: (B, H) the previous cell state (None: zeros).
+        params: weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,).
+
+    Returns:
+        h: (B, H), c: (B, H), and the cache for :func:`lstm_step_backward`.
+    """
+    p, sizes = v.cell_params(params, 4)
+    x_t = v.as_array("x_t", x_t)
+    v.check_shape("x_t", x_t, ("B", "D"), sizes)
+    dtype = v.float_dtype(x_t, *p.values())
+    B, H = x_t.shape[0], sizes["H"]
+    h_prev, c_prev = v.state("h_prev", h_prev, B, H, dtype), v.state("c_prev", c_prev, B, H, dtype)
+    x_t, p = x_t.astype(dtype, copy=False), v.cast_params(p, dtype)
+
+    a = x_t @ p["weight_ih"].T + p["bias_ih"] + h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 4H)
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H]), sigmoid(a[:, 3 * H :])
+    g = np.tanh(a[:, 2 * H : 3 * H])
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    return h, c, LSTMStepCache(x_t, h_prev, c_prev, i, f, g, o, tanh_c, p)
+
+
+def lstm_step_backward(
+    dh: np.ndarray, dc: np.ndarray, cache: LSTMStepCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Backward through one LSTM step, given dh = dL/dh (B, H) and dc = dL/dc (B, H) from later steps.
+
+    Returns:
+        dx_t (B, D), dh_prev (B, H), dc_prev (B, H), and grads: a dict with the keys and shapes of params.
+    """
+    x, h_prev, c_prev, i, f, g, o, tanh_c, p = cache
+    B, H = i.shape
+    dh = v.as_float("dh", dh, i.dtype)
+    v.check_shape("dh", dh, ("B", "H"), {"B": B, "H": H})
+    dc = v.as_float("dc", dc, i.dtype)
+    v.check_shape("dc", dc, ("B", "H"), {"B": B, "H": H})
+
+    do = dh * tanh_c  # h = o * tanh(c)
+    dc = dc + dh * o * (1 - tanh_c**2)  # h = o * tanh(c)
+    df = dc * c_prev  # c = f * c_prev + i * g
+    di = dc * g  # c = f * c_prev + i * g
+    dg = dc * i  # c = f * c_prev + i * g
+    dc_prev = dc * f  # c = f * c_prev + i * g
+    da = np.concatenate(
+        [
+            di * i * (1 - i),  # i = sigma(a_i)
+            df * f * (1 - f),  # f = sigma(a_f)
+            dg * (1 - g**2),  # g = tanh(a_g)
+            do * o * (1 - o),  # o = sigma(a_o)
+        ],
+        axis=1,
+    )  # (B, 4H)
+    grads = {
+        "weight_ih": da.T @ x,  # a = x W_ih^T + ...
+        "weight_hh": da.T @ h_prev,  # a = ... + h_prev W_hh^T
+        "bias_ih": da.sum(axis=0),  # a = ... + b_ih
+        "bias_hh": da.sum(axis=0),  # a = ... + b_hh
+    }
+    dx = da @ p["weight_ih"]  # a = x W_ih^T + ...
+    dh_prev = da @ p["weight_hh"]  # a = ... + h_prev W_hh^T
+    return dx, dh_prev, dc_prev, grads
+
+
+def lstm_forward(
+    x: np.ndarray, params: dict, h0: np.ndarray | None = None, c0: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache]:
+    """Run the LSTM over a sequence: the step of :func:`lstm_step_forward` for t = 1..T, vectorised.
+
+    Args:
+        x: (T, B, D) the inputs, time-major.
+        params: weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,).
+        h0, c0: (B, H) the initial states; None means zeros.
+
+    Returns:
+        out: (T, B, H) the hidden states h_1..h_T (a view into the cache: copy it before writing to it);
+        (h_T, c_T): (B, H) each, the final states; the cache for :func:`lstm_backward`.
+    """
+    p, sizes = v.cell_params(params, 4)
+    x = v.sequence("x", x, sizes)
+    dtype = v.float_dtype(x, *p.values())
+    (T, B, D), H = x.shape, sizes["H"]
+    x, p = x.astype(dtype, copy=False), v.cast_params(p, dtype)
+    h, c = np.empty((T + 1, B, H), dtype), np.empty((T + 1, B, H), dtype)
+    h[0], c[0] = v.state("h0", h0, B, H, dtype), v.state("c0", c0, B, H, dtype)
+    tanh_c, ig, rec = np.empty((T, B, H), dtype), np.empty((B, H), dtype), np.empty((B, 4 * H), dtype)
+
+    # the input part of a_t for every step at once: x_t W_ih^T + b_ih + b_hh
+    gates = (x.reshape(T * B, D) @ p["weight_ih"].T).reshape(T, B, 4 * H)  # (T, B, 4H)
+    gates += p["bias_ih"] + p["bias_hh"]
+    for t in range(T):
+        a = gates[t]  # (B, 4H), activated in place: afterwards it holds [i, f, g, o]
+        a += np.matmul(h[t], p["weight_hh"].T, out=rec)  # a_t = ... + h_{t-1} W_hh^T
+        sigmoid_(a[:, : 2 * H])  # i, f
+        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
+        sigmoid_(a[:, 3 * H :])  # o
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        np.multiply(f, c[t], out=c[t + 1])  # c_t = f * c_{t-1} ...
+        c[t + 1] += np.multiply(i, g, out=ig)  # ... + i * g
+        np.tanh(c[t + 1], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o * tanh(c_t)
+    return h[1:], (h[T], c[T]), LSTMCache(x, h, c, gates, tanh_c, p)
+
+
+def _check_sequence_grads(dout: Any, dh_T: Any, dc_T: Any, cache: LSTMCache) -> tuple[np.ndarray, ...]:
+    T, B, H = cache.tanh_c.shape
+    dtype = cache.h.dtype
+    dout = v.as_float("dout", dout, dtype)
+    v.check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": B, "H": H})
+    dh = v.optional_grad("dh_T", dh_T, (B, H), "B,H", dtype).copy()
+    dc = v.optional_grad("dc_T", dc_T, (B, H), "B,H", dtype).copy()
+    return dout, dh, dc
+
+
+def lstm_backward(
+    dout: np.ndarray, cache: LSTMCache, dh_T: np.ndarray | None = None, dc_T: np.ndarray | None = None
+) -> tuple[np.ndarray, dict, tuple[np.ndarray, np.ndarray]]:
+    """Backpropagation through time for :func:`lstm_forward`: :func:`lstm_step_backward` over t, vectorised.
+
+    Args:
+        dout: (T, B, H) dL/d out_t for every step.
+        cache: from :func:`lstm_forward`.
+        dh_T, dc_T: (B, H) extra gradients flowing into the final states h_T, c_T (None: zero).
+
+    Returns:
+        dx: (T, B, D); grads: dict like params (summed over time); (dh0, dc0): (B, H) each.
+    """
+    x, h, c, gates, tanh_c, p = cache
+    (T, B, D), H = x.shape, h.shape[2]
+    dout, dh, dc = _check_sequence_grads(dout, dh_T, dc_T, cache)
+    da = np.empty_like(gates)  # (T, B, 4H) dL/da_t, filled from t = T down to 1
+    tmp, tmp2 = np.empty((B, H), h.dtype), np.empty((B, 2 * H), h.dtype)
+    for t in reversed(range(T)):
+        i, f, g, o = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
+        di, df, dg, do = (da[t, :, k * H : (k + 1) * H] for k in range(4))
+        dh += dout[t]  # h_t feeds out_t and step t + 1
+        np.multiply(dh, tanh_c[t], out=do)  # h = o * tanh(c)
+        dh *= o  # dh now holds dh * o (it is overwritten below anyway)
+        dh *= np.subtract(1, np.multiply(tanh_c[t], tanh_c[t], out=tmp), out=tmp)
+        dc += dh  # h = o * tanh(c): dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(dc, c[t], out=df)  # c = f * c_prev + i * g
+        np.multiply(dc, g, out=di)
+        np.multiply(dc, i, out=dg)
+        dc *= f  # dc_prev
+        np.subtract(1, gates[t, :, : 2 * H], out=tmp2)
+        da[t, :, : 2 * H] *= np.multiply(tmp2, gates[t, :, : 2 * H], out=tmp2)  # i, f = sigma(a_i, a_f)
+        dg *= np.subtract(1, np.multiply(g, g, out=tmp), out=tmp)  # g = tanh(a_g)
+        do *= np.multiply(np.subtract(1, o, out=tmp), o, out=tmp)  # o = sigma(a_o)
+        np.matmul(da[t], p["weight_hh"], out=dh)  # a = ... + h_prev W_hh^T
+
+    da_flat = da.reshape(T * B, 4 * H)
+    dx = (da_flat @ p["weight_ih"]).reshape(T, B, D)  # a = x W_ih^T + ...
+    db = da_flat.sum(axis=0)  # a = ... + b_ih + b_hh
+    grads = {
+        "weight_ih": da_flat.T @ x.reshape(T * B, D),  # a = x W_ih^T + ...
+        "weight_hh": da_flat.T @ h[:T].reshape(T * B, H),  # a = ... + h_prev W_hh^T
+        "bias_ih": db,
+        "bias_hh": db.copy(),
+    }
+    return dx, grads, (dh, dc)
