@@ -1,0 +1,250 @@
+"""The fast path (``fast=True``): the equations of ``cells.py`` with a hand-written backward through time.
+
+Three things make it fast, each mirroring the NumPy reference's forward/backward pair:
+
+1. The input projection W_ih x_t + b of ALL T steps is one (T*B, D) @ (D, G*H) matmul before the loop;
+   only the recurrent matmul h_{t-1} @ W_hh^T stays inside it.
+2. Every gate is fused into one (B, G*H) block, updated in place (sigmoid_, tanh_, addcmul_) in preallocated
+   buffers, so each step launches a handful of kernels and allocates almost nothing.
+3. A ``torch.autograd.Function`` per cell runs BPTT by hand: autograd records ONE node per layer and direction
+   instead of ~15 per step, and the weight gradients are again single big matmuls after the backward loop.
+
+The Functions take time-major x (T, B, D), initial states (B, H), the weights, and an optional bool mask
+(T, B, 1) (False on padded steps, which keep the state and output zeros). A reverse direction flips time
+before and after.
+Double backward is not supported. Results equal the plain path to rounding (tests check float64 to 1e-9).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None) -> Tensor:
+    """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite."""
+    T, B, D = x.shape
+    x2 = x.reshape(T * B, D)
+    out = torch.mm(x2, w_ih.t()) if bias is None else torch.addmm(bias, x2, w_ih.t())  # (T*B, G*H)
+    return out.view(T, B, -1)
+
+
+def weight_grads(dpre: Tensor, inputs: Tensor) -> Tensor:
+    """Sum over t and b of dpre_t^T inputs_t: dpre (T, B, M), inputs (T, B, N) -> (M, N), one matmul."""
+    T, B, M = dpre.shape
+    return torch.mm(dpre.reshape(T * B, M).t(), inputs.reshape(T * B, -1))
+
+
+def input_grad(dpre: Tensor, w_ih: Tensor) -> Tensor:
+    """dx_t = dpre_t @ W_ih for every step at once: dpre (T, B, G*H) -> dx (T, B, D)."""
+    T, B, M = dpre.shape
+    return torch.mm(dpre.reshape(T * B, M), w_ih).view(T, B, -1)
+
+
+def keep_padded(new: Tensor, old: Tensor, m: Tensor | None, out: Tensor) -> None:
+    """out = new where m (a real step), old on padding; m (B, 1) bool or None."""
+    if m is None:
+        out.copy_(new)
+    else:
+        torch.where(m, new, old, out=out)
+
+
+class LSTMFunction(torch.autograd.Function):
+    """LSTM layer, one direction: (x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T, c_T)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask):
+        T, B, _ = x.shape
+        H = h0.shape[-1]
+        gates = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, 4H), i f g o
+        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
+        cs = x.new_empty(T + 1, B, H)
+        tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
+        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        hs[0], cs[0] = h0, c0
+        w_hh_t = w_hh.t()
+        h_new, c_new = x.new_empty(B, H), x.new_empty(B, H)
+        for t in range(T):
+            a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1} + b
+            a[:, : 2 * H].sigmoid_()  # i, f
+            a[:, 2 * H : 3 * H].tanh_()  # g
+            a[:, 3 * H :].sigmoid_()  # o
+            i, f, g, o = a.chunk(4, dim=1)
+            torch.mul(f, cs[t], out=c_new).addcmul_(i, g)  # c = f * c_prev + i * g
+            torch.tanh(c_new, out=tanh_c[t])
+            torch.mul(o, tanh_c[t], out=h_new)  # h = o * tanh(c)
+            m = None if mask is None else mask[t]
+            keep_padded(c_new, cs[t], m, cs[t + 1])
+            keep_padded(h_new, hs[t], m, hs[t + 1])
+            if mask is not None:
+                torch.mul(h_new, m, out=out[t])  # padded steps output zeros
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tanh_c, mask)
+        ctx.has_bias = b_ih is not None
+        return out, hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    def backward(ctx, dout, dh_T, dc_T):
+        x, w_ih, w_hh, gates, hs, cs, tanh_c, mask = ctx.saved_tensors
+        T = x.shape[0]
+        dgates = torch.empty_like(gates)  # (T, B, 4H): dL/d(pre-activation) of i, f, g, o
+        dh, dc = dh_T.clone(), dc_T.clone()  # dL/dh_t, dL/dc_t flowing back from step t+1
+        for t in reversed(range(T)):
+            i, f, g, o = gates[t].chunk(4, dim=1)
+            di, df, dg, do = dgates[t].chunk(4, dim=1)
+            dh_new = dh + dout[t]
+            if mask is not None:  # a padded step passed dh, dc straight through and produced no output
+                m = mask[t].to(x.dtype)
+                dh_new.mul_(m)
+                dc_skip, dc = dc * (1 - m), dc * m
+            tc = tanh_c[t]
+            torch.mul(dh_new, tc, out=do).mul_(o * (1 - o))  # h = o * tanh(c), o = sigma(.)
+            dc.addcmul_(dh_new, o * (1 - tc * tc))  # dc += dh * o * tanh'(c)
+            torch.mul(dc, g, out=di).mul_(i * (1 - i))  # c = f c_prev + i g: d/di = g, sigma' = i(1-i)
+            torch.mul(dc, cs[t], out=df).mul_(f * (1 - f))  # d/df = c_prev
+            torch.mul(dc, i, out=dg).mul_(1 - g * g)  # d/dg = i, tanh' = 1 - g^2
+            dc = dc * f  # dc_prev = dc * f
+            dh_prev = torch.mm(dgates[t], w_hh)  # dh_prev = dgates @ W_hh
+            if mask is not None:
+                dc += dc_skip
+                dh_prev.addcmul_(dh, 1 - m)
+            dh = dh_prev
+        dx = input_grad(dgates, w_ih) if ctx.needs_input_grad[0] else None
+        dw_ih = weight_grads(dgates, x)
+        dw_hh = weight_grads(dgates, hs[:-1])
+        db = dgates.sum(dim=(0, 1)) if ctx.has_bias else None
+        return dx, dh, dc, dw_ih, dw_hh, db, db, None
+
+
+class GRUFunction(torch.autograd.Function):
+    """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask):
+        T, B, _ = x.shape
+        H = h0.shape[-1]
+        gates = input_projection(x, w_ih, b_ih)  # (T, B, 3H): W_ih x + b_ih, overwritten with r, z, n
+        hn = x.new_empty(T, B, H)  # W_hn h_{t-1} + b_hn, what the reset gate scales
+        hs = x.new_empty(T + 1, B, H)
+        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        hs[0] = h0
+        w_hh_t = w_hh.t()
+        h_new = x.new_empty(B, H)
+        for t in range(T):
+            hw = torch.mm(hs[t], w_hh_t) if b_hh is None else torch.addmm(b_hh, hs[t], w_hh_t)  # (B, 3H)
+            a = gates[t]
+            a[:, : 2 * H].add_(hw[:, : 2 * H]).sigmoid_()  # r, z
+            r, z, n = a.chunk(3, dim=1)
+            hn[t] = hw[:, 2 * H :]
+            n.addcmul_(r, hn[t]).tanh_()  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+            torch.sub(hs[t], n, out=h_new).mul_(z).add_(n)  # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+            m = None if mask is None else mask[t]
+            keep_padded(h_new, hs[t], m, hs[t + 1])
+            if mask is not None:
+                torch.mul(h_new, m, out=out[t])
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hn, hs, mask)
+        ctx.has_bias = b_ih is not None
+        return out, hs[T].clone()
+
+    @staticmethod
+    def backward(ctx, dout, dh_T):
+        x, w_ih, w_hh, gates, hn, hs, mask = ctx.saved_tensors
+        T = x.shape[0]
+        dx_pre = torch.empty_like(gates)  # dL/d(W_ih x + b_ih) for r, z, n
+        dh_pre = torch.empty_like(gates)  # dL/d(W_hh h + b_hh) for r, z, n
+        dh = dh_T.clone()
+        for t in reversed(range(T)):
+            r, z, n = gates[t].chunk(3, dim=1)
+            dxr, dxz, dxn = dx_pre[t].chunk(3, dim=1)
+            dhr, dhz, dhn = dh_pre[t].chunk(3, dim=1)
+            dh_new = dh + dout[t]
+            if mask is not None:
+                m = mask[t].to(x.dtype)
+                dh_new.mul_(m)
+            h_prev = hs[t]
+            torch.mul(dh_new, 1 - z, out=dxn).mul_(1 - n * n)  # h = (1-z) n + z h_prev; tanh' = 1 - n^2
+            torch.mul(dxn, r, out=dhn)  # n's pre-activation has r * (W_hn h + b_hn)
+            torch.mul(dxn, hn[t], out=dxr).mul_(r * (1 - r))  # d/dr = W_hn h + b_hn, sigma' = r(1-r)
+            torch.mul(dh_new, h_prev - n, out=dxz).mul_(z * (1 - z))  # d/dz = h_prev - n
+            dhr.copy_(dxr)
+            dhz.copy_(dxz)
+            dh_prev = torch.addmm(dh_new * z, dh_pre[t], w_hh)  # direct path z * dh plus dh_pre @ W_hh
+            if mask is not None:
+                dh_prev.addcmul_(dh, 1 - m)
+            dh = dh_prev
+        dx = input_grad(dx_pre, w_ih) if ctx.needs_input_grad[0] else None
+        dw_ih = weight_grads(dx_pre, x)
+        dw_hh = weight_grads(dh_pre, hs[:-1])
+        has_bias = ctx.has_bias
+        db_ih = dx_pre.sum(dim=(0, 1)) if has_bias else None
+        db_hh = dh_pre.sum(dim=(0, 1)) if has_bias else None
+        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
+
+
+class RNNFunction(torch.autograd.Function):
+    """Elman RNN layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask, relu) -> (out (T, B, H), h_T)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, relu):
+        T, B, _ = x.shape
+        H = h0.shape[-1]
+        pre = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, H)
+        hs = x.new_empty(T + 1, B, H)
+        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        hs[0] = h0
+        w_hh_t = w_hh.t()
+        for t in range(T):
+            a = pre[t].addmm_(hs[t], w_hh_t)
+            h_new = a.relu_() if relu else a.tanh_()  # pre[t] now holds the new h, kept for backward
+            m = None if mask is None else mask[t]
+            keep_padded(h_new, hs[t], m, hs[t + 1])
+            if mask is not None:
+                torch.mul(h_new, m, out=out[t])
+        ctx.save_for_backward(x, w_ih, w_hh, pre, hs, mask)
+        ctx.has_bias, ctx.relu = b_ih is not None, relu
+        return out, hs[T].clone()
+
+    @staticmethod
+    def backward(ctx, dout, dh_T):
+        x, w_ih, w_hh, acts, hs, mask = ctx.saved_tensors
+        T = x.shape[0]
+        dpre = torch.empty_like(acts)
+        dh = dh_T.clone()
+        for t in reversed(range(T)):
+            h_new = acts[t]
+            dh_new = dh + dout[t]
+            if mask is not None:
+                m = mask[t].to(x.dtype)
+                dh_new.mul_(m)
+            if ctx.relu:
+                torch.mul(dh_new, h_new > 0, out=dpre[t])  # relu' = 1 where h > 0
+            else:
+                torch.mul(dh_new, 1 - h_new * h_new, out=dpre[t])  # tanh' = 1 - h^2
+            dh_prev = torch.mm(dpre[t], w_hh)
+            if mask is not None:
+                dh_prev.addcmul_(dh, 1 - m)
+            dh = dh_prev
+        dx = input_grad(dpre, w_ih) if ctx.needs_input_grad[0] else None
+        dw_ih = weight_grads(dpre, x)
+        dw_hh = weight_grads(dpre, hs[:-1])
+        db = dpre.sum(dim=(0, 1)) if ctx.has_bias else None
+        return dx, dh, dw_ih, dw_hh, db, db, None, None
+
+
+def run_layer(
+    mode: str, x: Tensor, state: tuple[Tensor, ...], weights, mask: Tensor | None, reverse: bool
+) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """One layer and direction, fast path: x (T, B, D), state of (B, H) -> out (T, B, H), final state."""
+    if reverse:  # the reverse direction is the forward one on time-flipped input
+        x = x.flip(0)
+        mask = None if mask is None else mask.flip(0)
+    x = x.contiguous()
+    if mode == "LSTM":
+        out, h, c = LSTMFunction.apply(x, state[0], state[1], *weights, mask)
+        final: tuple[Tensor, ...] = (h, c)
+    elif mode == "GRU":
+        out, h = GRUFunction.apply(x, state[0], *weights, mask)
+        final = (h,)
+    else:
+        out, h = RNNFunction.apply(x, state[0], *weights, mask, mode == "RNN_RELU")
+        final = (h,)
+    return (out.flip(0) if reverse else out), final
