@@ -3,34 +3,85 @@
 Letters used throughout: T time steps, B batch, D input features, H hidden units. Sequences are time-major
 (T, B, D). Parameter dicts use torch's names and layout (weight_ih, weight_hh, bias_ih, bias_hh), so weights
 move between this package, :mod:`lstm_course.nn` and ``torch.nn`` unchanged.
+
+Input rules shared by every function (see ``_validate``): integer input is treated as float; complex and
+object arrays raise TypeError; the result's dtype is the promotion of the float inputs (float32 in, float32
+out); wrong shapes raise ValueError and missing parameters KeyError, naming the argument and expected shape.
 """
 
 from .activations import log_softmax, sigmoid, sigmoid_derivative, softmax, tanh, tanh_derivative
+from .attention import (
+    AdditiveAttentionCache,
+    DotProductAttentionCache,
+    additive_attention_backward,
+    additive_attention_forward,
+    dot_product_attention_backward,
+    dot_product_attention_forward,
+    init_additive_attention,
+    masked_softmax,
+)
+from .convert import layer_params, params_from_state_dict, state_dict_from_params
 from .gradcheck import numerical_gradient, relative_error
 from .gru import GRUCache, GRUStepCache, gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .init import init_multilayer_params, init_params
+from .layers import (
+    DenseCache,
+    EmbeddingCache,
+    cross_entropy_loss,
+    dense_backward,
+    dense_forward,
+    embedding_backward,
+    embedding_forward,
+    mse_loss,
+)
 from .lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from .multilayer import MultilayerCache, multilayer_backward, multilayer_forward
+from .optim import SGD, Adam, clip_grad_norm
 from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "AdditiveAttentionCache",
+    "DenseCache",
+    "DotProductAttentionCache",
+    "EmbeddingCache",
     "GRUCache",
     "GRUStepCache",
     "LSTMCache",
     "LSTMStepCache",
+    "MultilayerCache",
     "RNNCache",
     "RNNStepCache",
+    "additive_attention_backward",
+    "additive_attention_forward",
+    "clip_grad_norm",
+    "cross_entropy_loss",
+    "dense_backward",
+    "dense_forward",
+    "dot_product_attention_backward",
+    "dot_product_attention_forward",
+    "embedding_backward",
+    "embedding_forward",
     "gru_backward",
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
+    "init_additive_attention",
     "init_multilayer_params",
     "init_params",
+    "layer_params",
     "log_softmax",
     "lstm_backward",
     "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
+    "masked_softmax",
+    "mse_loss",
+    "multilayer_backward",
+    "multilayer_forward",
     "numerical_gradient",
+    "params_from_state_dict",
     "relative_error",
     "rnn_backward",
     "rnn_forward",
@@ -39,6 +90,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_derivative",
     "softmax",
+    "state_dict_from_params",
     "tanh",
     "tanh_derivative",
 ]
