@@ -60,7 +60,7 @@ class LSTMFunction(torch.autograd.Function):
         hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
         cs = x.new_empty(T + 1, B, H)
         tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
-        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
         hs[0], cs[0] = h0, c0
         w_hh_t = w_hh.t()
         h_new, c_new = x.new_empty(B, H), x.new_empty(B, H)
@@ -80,6 +80,8 @@ class LSTMFunction(torch.autograd.Function):
                 torch.mul(h_new, m, out=out[t])  # padded steps output zeros
         ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tanh_c, mask)
         ctx.has_bias = b_ih is not None
+        out = hs[1:].clone() if out is None else out  # a copy: the caller may edit it in place
+        out = hs[1:].clone() if out is None else out
         return out, hs[T].clone(), cs[T].clone()
 
     @staticmethod
@@ -125,7 +127,7 @@ class GRUFunction(torch.autograd.Function):
         gates = input_projection(x, w_ih, b_ih)  # (T, B, 3H): W_ih x + b_ih, overwritten with r, z, n
         hn = x.new_empty(T, B, H)  # W_hn h_{t-1} + b_hn, what the reset gate scales
         hs = x.new_empty(T + 1, B, H)
-        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
         hs[0] = h0
         w_hh_t = w_hh.t()
         h_new = x.new_empty(B, H)
@@ -143,6 +145,7 @@ class GRUFunction(torch.autograd.Function):
                 torch.mul(h_new, m, out=out[t])
         ctx.save_for_backward(x, w_ih, w_hh, gates, hn, hs, mask)
         ctx.has_bias = b_ih is not None
+        out = hs[1:].clone() if out is None else out
         return out, hs[T].clone()
 
     @staticmethod
@@ -189,7 +192,7 @@ class RNNFunction(torch.autograd.Function):
         H = h0.shape[-1]
         pre = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, H)
         hs = x.new_empty(T + 1, B, H)
-        out = hs[1:] if mask is None else x.new_empty(T, B, H)
+        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
         hs[0] = h0
         w_hh_t = w_hh.t()
         for t in range(T):
@@ -201,6 +204,7 @@ class RNNFunction(torch.autograd.Function):
                 torch.mul(h_new, m, out=out[t])
         ctx.save_for_backward(x, w_ih, w_hh, pre, hs, mask)
         ctx.has_bias, ctx.relu = b_ih is not None, relu
+        out = hs[1:].clone() if out is None else out
         return out, hs[T].clone()
 
     @staticmethod

@@ -160,7 +160,7 @@ class _RecurrentBase(nn.Module):
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         final_states = tuple(torch.stack(f) for f in finals)  # each (L*K, B, H)
         if unbatched:
-            output = output.squeeze(1)  # (T, K*H): batch_first or not, the unbatched input was (T, D)
+            output = layer_input.squeeze(1)  # (T, K*H): batch_first or not, the unbatched input was (T, D)
             final_states = tuple(s.squeeze(1) for s in final_states)
         return output, self._pack_state(final_states)
 

@@ -1,0 +1,88 @@
+"""Bad input to RNN/LSTM/GRU: each gets a clear error naming the argument."""
+
+import pytest
+import torch
+
+import lstm_course.nn as our
+
+T, B, D, H = 5, 3, 4, 6
+
+
+@pytest.fixture(params=["RNN", "LSTM", "GRU"])
+def module(request):
+    return getattr(our, request.param)(D, H, num_layers=2, bidirectional=True)
+
+
+def hx_like(module, *shape):
+    h = torch.zeros(*shape)
+    return (h, h.clone()) if module.mode == "LSTM" else h
+
+
+def test_wrong_input_size(module):
+    with pytest.raises(ValueError, match=r"input\.size\(-1\) must equal input_size=4"):
+        module(torch.randn(T, B, D + 1))
+
+
+def test_wrong_input_rank(module):
+    with pytest.raises(ValueError, match=r"input must be 3-D"):
+        module(torch.randn(1, T, B, D))
+
+
+def test_wrong_input_dtype(module):
+    with pytest.raises(TypeError, match="floating-point"):
+        module(torch.ones(T, B, D, dtype=torch.long))
+    with pytest.raises(TypeError, match="float64.*float32"):
+        module(torch.randn(T, B, D, dtype=torch.float64))
+
+
+def test_wrong_state_shape(module):
+    with pytest.raises(ValueError, match=r"(hx|h_0).*must have shape \(4, 3, 6\), got \(2, 3, 6\)"):
+        module(torch.randn(T, B, D), hx_like(module, 2, B, H))
+    with pytest.raises(ValueError, match=r"must have shape \(4, 3, 6\), got \(4, 2, 6\)"):
+        module(torch.randn(T, B, D), hx_like(module, 4, B - 1, H))
+
+
+def test_lstm_state_must_be_a_pair():
+    lstm = our.LSTM(D, H)
+    with pytest.raises(TypeError, match=r"hx must be a tuple \(h_0, c_0\)"):
+        lstm(torch.randn(T, B, D), torch.zeros(1, B, H))
+    with pytest.raises(ValueError, match=r"hx\[1\] \(c_0\) must have shape"):
+        lstm(torch.randn(T, B, D), (torch.zeros(1, B, H), torch.zeros(1, B, H + 1)))
+
+
+@pytest.mark.parametrize(
+    "lengths, error, match",
+    [
+        ([T + 1, 2, 3], ValueError, r"lengths must be in \[1, T=5\]"),
+        ([0, 2, 3], ValueError, r"lengths must be in \[1, T=5\]"),
+        ([2, 3], ValueError, r"lengths must have shape \(B,\) = \(3,\)"),
+        (torch.tensor([[2, 3, 4]]), ValueError, r"lengths must have shape \(B,\)"),
+        (torch.tensor([2.0, 3.0, 4.0]), TypeError, "lengths must hold integers"),
+        ([2.0, 3.0, 4.0], TypeError, "lengths must hold ints"),
+        (torch.tensor([True, True, True]), TypeError, "lengths must hold integers"),
+        (5, TypeError, "lengths must be a 1-D integer tensor"),
+    ],
+    ids=["too-long", "zero", "wrong-count", "2-D", "float-tensor", "float-list", "bool", "scalar"],
+)
+def test_wrong_lengths(module, lengths, error, match):
+    with pytest.raises(error, match=match):
+        module(torch.randn(T, B, D), lengths=lengths)
+
+
+def test_packed_sequence_refused(module):
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(T, B, D), [5, 4, 3])
+    with pytest.raises(TypeError, match="lengths="):
+        module(packed)
+
+
+def test_constructor_checks():
+    with pytest.raises(NotImplementedError, match="proj_size"):
+        our.LSTM(D, H, proj_size=2)
+    with pytest.raises(ValueError, match="num_layers"):
+        our.GRU(D, H, num_layers=0)
+    with pytest.raises(ValueError, match="dropout"):
+        our.GRU(D, H, num_layers=2, dropout=1.5)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        our.RNN(D, H, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="input_size"):
+        our.RNN(0, H)

@@ -1,0 +1,101 @@
+"""lstm_course.nn cells against torch.nn.RNNCell/LSTMCell/GRUCell: outputs and every gradient, float64."""
+
+import pytest
+import torch
+from torch import nn
+
+import lstm_course.nn as our
+
+B, D, H = 3, 4, 5
+CELLS = [
+    ("RNNCell", {}),
+    ("RNNCell", {"nonlinearity": "relu"}),
+    ("RNNCell", {"bias": False}),
+    ("LSTMCell", {}),
+    ("LSTMCell", {"bias": False}),
+    ("GRUCell", {}),
+    ("GRUCell", {"bias": False}),
+]
+IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for name, kw in CELLS]
+
+
+def make_pair(name, kwargs, device=None):
+    ref = getattr(nn, name)(D, H, dtype=torch.float64, device=device, **kwargs)
+    mine = getattr(our, name)(D, H, dtype=torch.float64, device=device, **kwargs)
+    mine.load_state_dict(ref.state_dict())
+    return ref, mine
+
+
+def states(name, batch_shape, device=None):
+    h = torch.randn(*batch_shape, H, dtype=torch.float64, device=device)
+    return (h, torch.randn_like(h)) if name == "LSTMCell" else (h,)
+
+
+@pytest.mark.parametrize("name, kwargs", CELLS, ids=IDS)
+def test_cell_matches_torch_nn(name, kwargs, device):
+    ref, mine = make_pair(name, kwargs, device)
+    x = torch.randn(B, D, dtype=torch.float64, device=device)
+    s = states(name, (B,), device)
+    xs = [x.clone().requires_grad_() for _ in range(2)]
+    ss = [[t.clone().requires_grad_() for t in s] for _ in range(2)]
+    outs = []
+    for module, xi, si in zip((ref, mine), xs, ss, strict=True):
+        out = module(xi, tuple(si) if name == "LSTMCell" else si[0])
+        out = out if isinstance(out, tuple) else (out,)
+        sum((o * (k + 1) * o).sum() for k, o in enumerate(out)).backward()
+        outs.append(out)
+    for a, b in zip(*outs, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    torch.testing.assert_close(xs[0].grad, xs[1].grad, rtol=0, atol=1e-12)
+    for a, b in zip(ss[0], ss[1], strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-12)
+    for (pname, p), q in zip(ref.named_parameters(), mine.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=1e-12, msg=pname)
+
+
+@pytest.mark.parametrize("name, kwargs", CELLS, ids=IDS)
+def test_cell_unbatched_and_default_state(name, kwargs):
+    ref, mine = make_pair(name, kwargs)
+    x = torch.randn(D, dtype=torch.float64)
+    for hx in (None, states(name, ())):
+        arg = None if hx is None else (hx if name == "LSTMCell" else hx[0])
+        a, b = ref(x, arg), mine(x, arg)
+        for u, v in zip(
+            a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,), strict=True
+        ):
+            assert v.shape == (H,)
+            torch.testing.assert_close(u, v, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_same_seed_same_init(name):
+    torch.manual_seed(7)
+    ref = getattr(nn, name)(D, H)
+    torch.manual_seed(7)
+    mine = getattr(our, name)(D, H)
+    assert list(ref.state_dict()) == list(mine.state_dict())
+    for k, v in ref.state_dict().items():
+        assert torch.equal(v, mine.state_dict()[k]), k
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_bad_input(name):
+    cell = getattr(our, name)(D, H)
+    with pytest.raises(ValueError, match="input_size"):
+        cell(torch.randn(B, D + 1))
+    with pytest.raises(ValueError, match="input must be 1-D"):
+        cell(torch.randn(2, B, D))
+    bad = torch.randn(B + 1, H)
+    with pytest.raises(ValueError, match=r"hx.*\(3, 5\)"):
+        cell(torch.randn(B, D), (bad, bad) if name == "LSTMCell" else bad)
+    with pytest.raises(TypeError, match="floating"):
+        cell(torch.ones(B, D, dtype=torch.long))
+
+
+def test_cell_constructor_checks():
+    with pytest.raises(ValueError, match="nonlinearity"):
+        our.RNNCell(D, H, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_size"):
+        our.LSTMCell(D, 0)
+    with pytest.raises(TypeError, match="tuple"):
+        our.LSTMCell(D, H)(torch.randn(B, D), torch.randn(B, H))
