@@ -105,7 +105,7 @@ def dot_product_attention_forward(
         raise ValueError(
             f"query must have shape (B, Tq, Dk) with Dk = {keys.shape[2]}, got shape {query.shape}"
         )
-    scale = 1.0 / np.sqrt(keys.shape[2]) if scaled else 1.0
+    scale = 1.0 / float(np.sqrt(keys.shape[2])) if scaled else 1.0
     scores = (query @ keys.transpose(0, 2, 1)) * scale  # (B, Tq, Tk)
     weights = masked_softmax(scores, mask).astype(query.dtype, copy=False)
     context = weights @ values  # (B, Tq, Dv)

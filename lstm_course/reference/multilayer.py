@@ -48,16 +48,23 @@ def _check_params(params: Any, gates: int, num_layers: int, directions: int) -> 
             f"params has keys {extra} that num_layers={num_layers}, "
             f"bidirectional={directions == 2} do not use"
         )
-    _, sizes = v.cell_params(layer_params(params, 0), gates, "params[..._l0]")
-    H = sizes["H"]
-    for layer in range(1, num_layers):
+    missing = sorted(expected - set(params))
+    if missing:
+        raise KeyError(
+            f"params is missing {', '.join(map(repr, missing))} for num_layers={num_layers}, "
+            f"bidirectional={directions == 2}"
+        )
+    _, first = v.cell_params(layer_params(params, 0), gates, "params[..._l0]")
+    H = first["H"]
+    for layer in range(num_layers):
         for reverse in (False, True)[:directions]:
             name = f"params[..._l{layer}{'_reverse' if reverse else ''}]"
             _, s = v.cell_params(layer_params(params, layer, reverse), gates, name)
-            if (s["H"], s["D"]) != (H, directions * H):
+            D = first["D"] if layer == 0 else directions * H  # layers above 0 read the K*H-wide output
+            if (s["H"], s["D"]) != (H, D):
                 raise ValueError(
-                    f"{name}: weight_ih must have shape ({gates}H, {directions}H) and weight_hh "
-                    f"({gates}H, H) with H = {H}, got H = {s['H']}, input size {s['D']}"
+                    f"{name}: weight_ih must have shape ({gates}H, {D}) and weight_hh ({gates}H, H) "
+                    f"with H = {H}, got H = {s['H']}, input size {s['D']}"
                 )
     return H
 

@@ -1,0 +1,82 @@
+"""Stacked and bidirectional networks: gradient checks through layers, directions and final states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstm_course import reference as ref
+
+CELLS = ("rnn", "lstm", "gru")
+T, B, D, H = 3, 2, 2, 3
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(("num_layers", "bidirectional"), [(1, True), (2, False), (2, True)])
+def test_multilayer_gradients(cell, num_layers, bidirectional, rng, check_gradients):
+    K = 2 if bidirectional else 1
+    params = ref.init_multilayer_params(cell, D, H, rng, num_layers=num_layers, bidirectional=bidirectional)
+    x = rng.normal(size=(T, B, D))
+    states = [rng.normal(size=(num_layers * K, B, H)) for _ in range(2 if cell == "lstm" else 1)]
+    kwargs = dict(zip(("h0", "c0"), states, strict=False))
+    w_out = rng.normal(size=(T, B, K * H))
+    w_final = [rng.normal(size=s.shape) for s in states]
+
+    def run():
+        out, final, cache = ref.multilayer_forward(
+            cell, x, params, num_layers=num_layers, bidirectional=bidirectional, **kwargs
+        )
+        return out, (list(final) if cell == "lstm" else [final]), cache
+
+    def loss():
+        out, final, _ = run()
+        return np.sum(w_out * out) + sum(np.sum(w * f) for w, f in zip(w_final, final, strict=True))
+
+    out, final, cache = run()
+    assert out.shape == (T, B, K * H) and all(f.shape == (num_layers * K, B, H) for f in final)
+    dx, grads, dinit = ref.multilayer_backward(w_out, cache, *w_final)
+    dinit = list(dinit) if cell == "lstm" else [dinit]
+    pairs = {"x": (x, dx)} | {
+        f"initial{k}": (s, d) for k, (s, d) in enumerate(zip(states, dinit, strict=True))
+    }
+    check_gradients(loss, pairs | {key: (params[key], grads[key]) for key in params})
+
+
+def test_one_layer_one_direction_equals_the_plain_function(rng):
+    params = ref.init_multilayer_params("gru", D, H, rng)
+    x = rng.normal(size=(T, B, D))
+    out, h_n, _ = ref.multilayer_forward("gru", x, params, num_layers=1, bidirectional=False)
+    out1, h1, _ = ref.gru_forward(x, ref.layer_params(params, 0))
+    np.testing.assert_array_equal(out, out1)
+    np.testing.assert_array_equal(h_n[0], h1)
+
+
+def test_reverse_direction_reads_the_sequence_backwards(rng):
+    params = ref.init_multilayer_params("rnn", D, H, rng, bidirectional=True)
+    x = rng.normal(size=(T, B, D))
+    out, h_n, _ = ref.multilayer_forward("rnn", x, params, num_layers=1, bidirectional=True)
+    rev, h_rev, _ = ref.rnn_forward(x[::-1], ref.layer_params(params, 0, reverse=True))
+    np.testing.assert_allclose(out[:, :, H:], rev[::-1])
+    np.testing.assert_allclose(out[0, :, H:], h_rev)  # the reverse direction ends at t = 0
+    np.testing.assert_allclose(h_n[1], h_rev)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_bad_input(cell, rng):
+    params = ref.init_multilayer_params(cell, D, H, rng, num_layers=2)
+    x = rng.normal(size=(T, B, D))
+    with pytest.raises(ValueError, match=r"params has keys \['bias_hh_l1', .*num_layers=1"):
+        ref.multilayer_forward(cell, x, params, num_layers=1, bidirectional=False)
+    with pytest.raises(KeyError, match=r"params is missing .*'weight_ih_l0_reverse'"):
+        ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=True)
+    with pytest.raises(ValueError, match=r"h0 must have shape \(L\*K, B, H\) with L\*K = 2"):
+        ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False, h0=np.zeros((1, B, H)))
+    bad = params | {"weight_ih_l1": params["weight_ih_l0"]}
+    with pytest.raises(ValueError, match=r"params\[\.\.\._l1\]"):
+        ref.multilayer_forward(cell, x, bad, num_layers=2, bidirectional=False)
+    out, _, cache = ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False)
+    with pytest.raises(ValueError, match=r"dout must have shape \(T, B, K\*H\)"):
+        ref.multilayer_backward(out[..., :-1], cache)
+    if cell != "lstm":
+        with pytest.raises(ValueError, match="c0 is for the LSTM only"):
+            ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False, c0=np.zeros((2, B, H)))
