@@ -3,8 +3,8 @@
 Each sequence holds two marker tokens, A (index 0) and B (index 1), at random distinct positions among
 filler tokens (indices 2 .. V-1). The label is 1 when A comes before B. Every sequence of one class has a
 twin in the other with the same tokens, so a model that sees only which tokens occur (a bag of tokens) is at
-chance, 0.5, whatever its size. A model that sees only the last W tokens is right only when both markers fall
-in its window.
+chance, 0.5, whatever its size. A model that sees only the last W tokens can be sure only when a marker falls
+in its window; when neither does, it can only guess.
 """
 
 from __future__ import annotations
@@ -62,10 +62,12 @@ def one_hot(indices: np.ndarray, vocab_size: int, dtype: type = np.float32) -> n
 def window_accuracy_bound(T: int, window: int) -> float:
     """The best accuracy of any model that sees only the last ``window`` of T tokens.
 
-    It is right when both markers are in the window and guesses (0.5) otherwise; the pair of positions is
-    uniform over the T(T-1)/2 unordered pairs.
+    When at least one marker is in the window the answer is known: both there, read the order; only B
+    there, A came earlier (1); only A there, B came earlier (0). When neither is, the best is a guess (0.5).
+    The two positions are a uniform pair of distinct positions.
     """
     if not 1 <= window <= T:
         raise ValueError(f"window must lie in [1, T={T}], got {window}")
-    p_both = window * (window - 1) / (T * (T - 1))
-    return p_both + 0.5 * (1.0 - p_both)
+    outside = T - window
+    p_neither = outside * (outside - 1) / (T * (T - 1))
+    return 1.0 - 0.5 * p_neither

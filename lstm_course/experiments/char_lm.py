@@ -1,0 +1,127 @@
+"""Chapter 2's experiment: a character-level language model on CPython's help topics, sampled before and
+after training.
+
+The text is split once: the first ``1 - val_fraction`` trains, the rest (later topics, never seen) measures
+the validation loss. Two reference losses frame the result: ``ln V``, a uniform guess over the V characters,
+and the unigram entropy, the best loss of a model that knows the characters' frequencies and nothing of their
+order. A model below the unigram line has learned something about order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from lstm_course.experiments.threads import torch_threads
+from lstm_course.nn.models import CharLM
+from lstm_course.tasks.text import CharVocab, char_lm_batch, pydoc_text, unigram_entropy
+from lstm_course.train import TrainConfig, fit
+
+
+@dataclass
+class CharLMResult:
+    """Curves, reference losses and samples of one training run."""
+
+    cell: str
+    hidden_size: int
+    vocab_size: int  # V
+    train_chars: int
+    losses: list[float]  # training loss (nats per character) per step
+    val_loss_before: float  # validation loss at initialisation
+    val_loss_after: float  # validation loss after training
+    uniform_loss: float  # ln V
+    unigram_loss: float  # entropy of the training text's character frequencies
+    sample_before: str  # generated at initialisation
+    sample_after: str  # generated after training, same prompt, seed and temperature
+    prompt: str
+    seconds: float  # training time
+
+
+def next_char_loss(model: CharLM, x: Tensor, y: Tensor) -> Tensor:
+    """Mean cross-entropy of predicting y (T, B) from x (T, B), in nats per character."""
+    logits, _ = model(x)  # (T, B, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+@torch.no_grad()
+def evaluate(model: CharLM, x: np.ndarray, y: np.ndarray) -> float:
+    """The mean next-character loss over fixed windows x, y (T, B)."""
+    model.eval()
+    device = model.head.weight.device
+    loss = next_char_loss(model, torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
+    model.train()
+    return float(loss)
+
+
+def generate(model: CharLM, vocab: CharVocab, prompt: str, length: int, temperature: float, seed: int) -> str:
+    """``length`` characters the model draws after reading ``prompt`` (one-to-many generation)."""
+    generator = torch.Generator(device=model.head.weight.device).manual_seed(seed)
+    drawn = model.sample(vocab.encode(prompt).tolist(), length, temperature=temperature, generator=generator)
+    return vocab.decode(drawn)
+
+
+def run_char_lm(
+    cell: str = "rnn",
+    hidden_size: int = 128,
+    steps: int = 400,
+    T: int = 64,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    clip: float = 1.0,
+    sample_length: int = 300,
+    temperature: float = 0.7,
+    prompt: str = "The ",
+    text: str | None = None,
+    val_fraction: float = 0.1,
+    val_windows: int = 64,
+    seed: int = 0,
+    device: str | None = "cpu",
+    threads: int | None = 1,
+    fast: bool = True,
+) -> CharLMResult:
+    """Train :class:`~lstm_course.nn.CharLM` with :func:`~lstm_course.train.fit`; sample before and after.
+
+    ``text`` defaults to :func:`~lstm_course.tasks.text.pydoc_text`. One torch thread by default (tiny model,
+    see :mod:`lstm_course.experiments.threads`).
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction!r}")
+    text = pydoc_text() if text is None else text
+    vocab = CharVocab.from_text(text)
+    data = vocab.encode(text)
+    split = int(len(data) * (1.0 - val_fraction))
+    train, val = data[:split], data[split:]
+    if min(len(train), len(val)) <= T:
+        raise ValueError(f"text too short for T={T}: {len(train)} train and {len(val)} validation characters")
+    with torch_threads(threads):
+        torch.manual_seed(seed)
+        model = CharLM(len(vocab), hidden_size, cell=cell, fast=fast)
+        if device is not None:
+            model.to(device)
+        x_val, y_val = char_lm_batch(val, val_windows, T, np.random.default_rng(seed + 1))
+        val_before = evaluate(model, x_val, y_val)
+        sample_before = generate(model, vocab, prompt, sample_length, temperature, seed)
+        config = TrainConfig(steps=steps, lr=lr, clip=clip, seed=seed, device=device, progress=False)
+        start = time.perf_counter()
+        history = fit(model, lambda rng: char_lm_batch(train, batch_size, T, rng), next_char_loss, config)
+        seconds = time.perf_counter() - start
+        return CharLMResult(
+            cell=cell,
+            hidden_size=hidden_size,
+            vocab_size=len(vocab),
+            train_chars=len(train),
+            losses=history.loss,
+            val_loss_before=val_before,
+            val_loss_after=evaluate(model, x_val, y_val),
+            uniform_loss=float(np.log(len(vocab))),
+            unigram_loss=unigram_entropy(train, len(vocab)),
+            sample_before=sample_before,
+            sample_after=generate(model, vocab, prompt, sample_length, temperature, seed),
+            prompt=prompt,
+            seconds=seconds,
+        )

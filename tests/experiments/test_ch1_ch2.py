@@ -1,0 +1,80 @@
+"""Chapters 1 and 2's experiments, run small: they return what the chapters plot, and the claims hold."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_course.experiments.char_lm import run_char_lm
+from lstm_course.experiments.order_matters import run_order_matters
+from lstm_course.experiments.threads import torch_threads
+
+
+@pytest.fixture(scope="module")
+def order():
+    return run_order_matters(T=8, window=3, hidden_size=16, steps=150, batch_size=64, test_size=1000)
+
+
+def test_order_result_has_every_model(order):
+    assert set(order.accuracy) == {"bag of tokens", "last 3 tokens", "all 8 tokens", "RNN"}
+    assert all(len(v) == 150 for v in order.losses.values())
+    assert all(np.isfinite(v).all() for v in order.losses.values())
+
+
+def test_bag_of_tokens_is_at_chance(order):
+    # the two classes have the same counts: no amount of training helps
+    assert abs(order.accuracy["bag of tokens"] - 0.5) < 0.06
+
+
+def test_window_model_cannot_beat_its_bound(order):
+    assert order.accuracy["last 3 tokens"] <= order.window_bound + 0.04
+
+
+def test_rnn_learns_order(order):
+    assert order.accuracy["RNN"] > 0.9
+    assert 0.0 <= order.rnn_accuracy_2T <= 1.0
+
+
+def test_order_bad_window():
+    with pytest.raises(ValueError, match="window"):
+        run_order_matters(T=5, window=6, steps=1)
+
+
+TEXT = "the cat sat on the mat. " * 200
+
+
+@pytest.fixture(scope="module")
+def char_lm():
+    return run_char_lm(hidden_size=32, steps=120, T=16, batch_size=16, lr=1e-2, sample_length=40, text=TEXT,
+                       prompt="the ")
+
+
+def test_char_lm_learns_below_the_unigram_loss(char_lm):
+    assert len(char_lm.losses) == 120
+    assert char_lm.uniform_loss == pytest.approx(math.log(char_lm.vocab_size))
+    assert char_lm.val_loss_before > char_lm.unigram_loss
+    assert char_lm.val_loss_after < char_lm.unigram_loss
+
+
+def test_char_lm_samples(char_lm):
+    assert len(char_lm.sample_before) == len(char_lm.sample_after) == 40
+    assert set(char_lm.sample_after) <= set(TEXT)
+    assert char_lm.sample_after != char_lm.sample_before
+
+
+def test_char_lm_bad_arguments():
+    with pytest.raises(ValueError, match="val_fraction"):
+        run_char_lm(val_fraction=1.0, text=TEXT, steps=1)
+    with pytest.raises(ValueError, match="too short"):
+        run_char_lm(text="abc" * 10, T=16, steps=1)
+
+
+def test_torch_threads_restores_the_count():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with torch_threads(0):
+            pass
