@@ -1,0 +1,169 @@
+"""Benchmark: the NumPy reference LSTM (lstm_forward + lstm_backward) against torch.nn.LSTM, CPU, float32.
+
+Run ``python bench/bench_reference.py`` (see bench/README.md). The driver spawns one short-lived worker
+process per measurement, alternating NumPy and torch, so that the two libraries' thread pools never share a
+process and slow drifts of the load hit both alike. It prints the median time per forward+backward, the ratio
+NumPy / torch per shape and the achieved GFLOP/s, counting 8*B*T*H*(2D+3H) FLOP per forward+backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SHAPES = [(64, 100, 64, 128), (128, 200, 128, 256)]  # (B, T, D, H)
+TARGETS = {SHAPES[0]: 1.5, SHAPES[1]: 1.3}  # the ratio NumPy / torch we aim to stay under
+BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def flops(B: int, T: int, D: int, H: int) -> float:
+    """FLOP of one forward+backward: 8*B*T*H*(2D + 3H) (the matrix products; dx adds 8*B*T*H*D more)."""
+    return 8.0 * B * T * H * (2 * D + 3 * H)
+
+
+def blas_kernel() -> str:
+    """Which OpenBLAS kernel NumPy runs, from threadpoolctl when it is installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    info = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p.get('internal_api')} {p.get('architecture')} x{p.get('num_threads')}" for p in info)
+
+
+def numpy_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
+    import numpy as np
+
+    from lstm_course.reference import init_params, lstm_backward, lstm_forward
+
+    B, T, D, H = shape
+    rng = np.random.default_rng(0)
+    params = init_params("lstm", D, H, rng, dtype=np.float32)
+    x = rng.standard_normal((T, B, D), dtype=np.float32)
+    dout = rng.standard_normal((T, B, H), dtype=np.float32)
+
+    def run() -> None:
+        out, _, cache = lstm_forward(x, params)
+        lstm_backward(dout, cache)
+
+    return _time(run, warmup, iters) | {"kernel": blas_kernel()}
+
+
+def torch_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
+    import torch
+
+    B, T, D, H = shape
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(D, H)  # float32, time-major, as the reference
+    x = torch.randn(T, B, D, requires_grad=True)  # the reference computes dx too
+    dout = torch.randn(T, B, H)
+
+    def run() -> None:
+        out, _ = lstm(x)
+        out.backward(dout)
+        x.grad = None
+        lstm.zero_grad(set_to_none=True)
+
+    return _time(run, warmup, iters) | {
+        "kernel": f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    }
+
+
+def _time(run, warmup: int, iters: int) -> dict:
+    for _ in range(warmup):
+        run()
+    times, faults = [], []
+    for _ in range(iters):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return {"times": times, "page_faults": statistics.median(faults)}
+
+
+def _spawn(engine: str, unset_blas: bool, shape: tuple[int, ...], args: argparse.Namespace) -> dict:
+    env = dict(os.environ)
+    if unset_blas:
+        for name in BLAS_VARS:
+            env.pop(name, None)
+    command = [sys.executable, __file__, "--worker", engine, "--shape", ",".join(map(str, shape))]
+    command += ["--warmup", str(args.warmup), "--iters", str(args.iters)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def drive(args: argparse.Namespace) -> None:
+    shapes = [tuple(int(n) for n in s.split(",")) for s in args.shapes] if args.shapes else SHAPES
+    variants = [("torch", False), ("numpy", False)]
+    if args.blas_env == "both" and any(name in os.environ for name in BLAS_VARS):
+        variants.append(("numpy", True))
+    print(
+        f"CPU cores: {os.cpu_count()}; " + ", ".join(f"{n}={os.environ.get(n, '(unset)')}" for n in BLAS_VARS)
+    )
+    print(
+        f"{args.rounds} rounds x {args.iters} timed runs per worker "
+        f"(after {args.warmup} warm-up), alternating\n"
+    )
+    for shape in shapes:
+        results: dict[tuple[str, bool], list[float]] = {v: [] for v in variants}
+        notes: dict[tuple[str, bool], dict] = {}
+        for _ in range(args.rounds):
+            for variant in variants:
+                out = _spawn(*variant, shape, args)
+                results[variant] += out["times"]
+                notes[variant] = out
+        _report(shape, results, notes)
+
+
+def _report(shape, results, notes) -> None:
+    B, T, D, H = shape
+    torch_ms = 1e3 * statistics.median(results[("torch", False)])
+    print(f"(B, T, D, H) = {shape}: {flops(*shape) / 1e9:.2f} GFLOP per forward+backward")
+    for (engine, unset), times in results.items():
+        ms = 1e3 * statistics.median(times)
+        label = engine + (" (OPENBLAS_* unset)" if unset else "")
+        ratio = (
+            f"ratio {ms / torch_ms:4.2f} (target <= {TARGETS.get(shape, float('nan'))})"
+            if engine == "numpy"
+            else ""
+        )
+        print(
+            f"  {label:28s} median {ms:8.1f} ms  {flops(*shape) / ms / 1e6:6.1f} GFLOP/s  "
+            f"page faults {notes[(engine, unset)]['page_faults']:7.0f}  {ratio}"
+        )
+        print(f"  {'':28s} {notes[(engine, unset)]['kernel']}")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=["numpy", "torch"], help="internal: run one measurement")
+    parser.add_argument("--shape", help="internal: B,T,D,H of the worker")
+    parser.add_argument("--shapes", nargs="*", help="B,T,D,H shapes to run (default: the two targets)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating worker pairs per shape")
+    parser.add_argument("--iters", type=int, default=3, help="timed forward+backward runs per worker")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per worker")
+    parser.add_argument(
+        "--blas-env",
+        choices=["as-set", "both"],
+        default="both",
+        help="both: also time NumPy with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (torch keeps them)",
+    )
+    args = parser.parse_args()
+    if args.worker:
+        shape = tuple(int(n) for n in args.shape.split(","))
+        worker = numpy_worker if args.worker == "numpy" else torch_worker
+        print(json.dumps(worker(shape, args.warmup, args.iters)))
+    else:
+        drive(args)
+
+
+if __name__ == "__main__":
+    main()
