@@ -10,6 +10,7 @@ order. A model below the unigram line has learned something about order.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,7 @@ class CharLMResult:
     sample_after: str  # generated after training, same prompt, seed and temperature
     prompt: str
     seconds: float  # training time
+    loss_by_context: dict[int, float]  # k -> validation loss of the next character after only k characters
 
 
 def next_char_loss(model: CharLM, x: Tensor, y: Tensor) -> Tensor:
@@ -56,6 +58,30 @@ def evaluate(model: CharLM, x: np.ndarray, y: np.ndarray) -> float:
     loss = next_char_loss(model, torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
     model.train()
     return float(loss)
+
+
+@torch.no_grad()
+def loss_by_context(
+    model: CharLM, data: np.ndarray, contexts: Sequence[int], n: int, rng: np.random.Generator
+) -> dict[int, float]:
+    """The mean loss of predicting a character from only the k characters before it (zero initial state).
+
+    The same n target positions are used for every k, so the curve shows what more context buys.
+    """
+    contexts = sorted(int(k) for k in contexts)
+    if not contexts or contexts[0] < 1 or contexts[-1] >= len(data):
+        raise ValueError(f"contexts must be ints in [1, {len(data)}), got {contexts}")
+    model.eval()
+    device = model.head.weight.device
+    targets = rng.integers(contexts[-1], len(data), size=n)  # (n,) positions of the predicted characters
+    y = torch.as_tensor(data[targets], device=device)
+    out = {}
+    for k in contexts:
+        x = torch.as_tensor(data[targets[None, :] + np.arange(-k, 0)[:, None]], device=device)  # (k, n)
+        logits, _ = model(x)  # (k, n, V)
+        out[k] = float(F.cross_entropy(logits[-1], y))
+    model.train()
+    return out
 
 
 def generate(model: CharLM, vocab: CharVocab, prompt: str, length: int, temperature: float, seed: int) -> str:
@@ -79,6 +105,8 @@ def run_char_lm(
     text: str | None = None,
     val_fraction: float = 0.1,
     val_windows: int = 64,
+    contexts: Sequence[int] = (1, 2, 4, 8, 16, 32, 64),
+    context_samples: int = 1000,
     seed: int = 0,
     device: str | None = "cpu",
     threads: int | None = 1,
@@ -124,4 +152,7 @@ def run_char_lm(
             sample_after=generate(model, vocab, prompt, sample_length, temperature, seed),
             prompt=prompt,
             seconds=seconds,
+            loss_by_context=loss_by_context(
+                model, val, contexts, context_samples, np.random.default_rng(seed + 2)
+            ),
         )

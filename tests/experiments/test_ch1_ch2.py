@@ -47,7 +47,7 @@ TEXT = "the cat sat on the mat. " * 200
 @pytest.fixture(scope="module")
 def char_lm():
     return run_char_lm(hidden_size=32, steps=120, T=16, batch_size=16, lr=1e-2, sample_length=40, text=TEXT,
-                       prompt="the ")
+                       prompt="the ", contexts=(1, 4, 8), context_samples=200)
 
 
 def test_char_lm_learns_below_the_unigram_loss(char_lm):
@@ -55,6 +55,12 @@ def test_char_lm_learns_below_the_unigram_loss(char_lm):
     assert char_lm.uniform_loss == pytest.approx(math.log(char_lm.vocab_size))
     assert char_lm.val_loss_before > char_lm.unigram_loss
     assert char_lm.val_loss_after < char_lm.unigram_loss
+
+
+def test_char_lm_context_helps(char_lm):
+    losses = char_lm.loss_by_context
+    assert list(losses) == [1, 4, 8]
+    assert losses[8] < losses[1]
 
 
 def test_char_lm_samples(char_lm):
