@@ -1,0 +1,174 @@
+"""Gate stories, measured: train on the two-subject grammar, then read the gates of the trained LSTM.
+
+The model (``SequenceTagger`` over one-hot words) is trained with ``fit``; its weights are then run
+through the NumPy reference's ``lstm_forward``, whose cache holds every gate value, so the chapter's
+plots come from the equations.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lstm_course.experiments.threads import torch_threads
+from lstm_course.nn import SequenceTagger
+from lstm_course.reference import lstm_forward
+from lstm_course.tasks.grammar import IGNORE, VOCAB, GrammarBatch, encode, grammar_batch, story
+from lstm_course.train import History, TrainConfig, fit
+
+
+class GateTrace(NamedTuple):
+    """Words (T,) and, each (T, H) (or (T, B, H)), the gates i, f, g, o and the states c, h."""
+
+    words: list[str]
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    h: np.ndarray
+
+
+def tagger_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the logits (T, B, V) at the scored steps of ``y`` (T, B); the rest is ignored."""
+    logits = model(x)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+
+
+def train_grammar(
+    cell: str,
+    *,
+    hidden_size: int = 32,
+    steps: int = 800,
+    lr: float = 1e-2,
+    batch_size: int = 32,
+    max_phrases: int = 4,
+    seed: int = 0,
+    time_limit_s: float | None = None,
+    device: str | None = "cpu",
+    threads: int | None = 1,
+) -> tuple[SequenceTagger, History]:
+    """Train a ``cell`` tagger to predict the agreeing words of grammar stories: (model, History)."""
+    torch.manual_seed(seed)
+    model = SequenceTagger(cell, len(VOCAB), hidden_size, len(VOCAB), fast=True)
+
+    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        b = grammar_batch(batch_size, rng, max_phrases=max_phrases)
+        return b.x, b.y
+
+    config = TrainConfig(
+        steps=steps, lr=lr, seed=seed, device=device, progress=False, time_limit_s=time_limit_s
+    )
+    with torch_threads(threads):  # tiny models: one thread is fastest
+        return model, fit(model, batch, tagger_loss, config)
+
+
+def predictions(model: torch.nn.Module, batch: GrammarBatch) -> np.ndarray:
+    """(T, B) the model's most likely next word at every step."""
+    param = next(model.parameters())
+    with torch.no_grad():
+        logits = model(torch.as_tensor(batch.x, device=param.device, dtype=param.dtype))
+    return logits.argmax(dim=-1).cpu().numpy()
+
+
+def accuracy_by_lag(
+    model: torch.nn.Module, batch: GrammarBatch, bins: tuple[int, ...] = (0, 4, 10, 100)
+) -> dict:
+    """Accuracy at the scored steps, per lag bin [bins[k], bins[k+1]): {"0-3": (accuracy, count), ...}."""
+    scored = batch.y != IGNORE
+    correct = predictions(model, batch) == batch.y
+    result = {}
+    for lo, hi in zip(bins[:-1], bins[1:], strict=True):
+        sel = scored & (batch.lags >= lo) & (batch.lags < hi)
+        result[f"{lo}-{hi - 1}"] = (float(correct[sel].mean()) if sel.any() else float("nan"), int(sel.sum()))
+    return result
+
+
+def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The one-layer LSTM weights of ``model.rnn`` as the reference's float64 parameter dict."""
+    rnn = getattr(model, "rnn", model)
+    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != 4 * rnn.hidden_size:
+        raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    return {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
+
+
+def trace_batch(model: torch.nn.Module, x: np.ndarray) -> GateTrace:
+    """Every gate and state of the trained LSTM on ``x`` (T, B, D), via the reference: (T, B, H) each."""
+    params = lstm_params(model)
+    _, _, cache = lstm_forward(np.asarray(x, dtype=np.float64), params)
+    H = params["weight_hh"].shape[1]
+    i, f, g, o = (cache.gates[..., k * H : (k + 1) * H] for k in range(4))  # gate order i, f, g, o
+    return GateTrace([], i, f, g, o, cache.c[1:], cache.h[1:])
+
+
+def gate_trace(model: torch.nn.Module, words: list[str]) -> GateTrace:
+    """One story through the trained grammar LSTM: ``words`` and every gate and state, each (T, H)."""
+    trace = trace_batch(model, encode(words)[:, None, :])
+    return GateTrace(list(words), *(a[:, 0] for a in trace[1:]))
+
+
+def saturation(values: np.ndarray, low: float = 0.1, high: float = 0.9) -> dict[str, float]:
+    """Fractions of gate ``values`` below ``low``, between, and above ``high``."""
+    v = np.asarray(values).ravel()
+    return {
+        f"< {low:g}": float((v < low).mean()),
+        "between": float(((v >= low) & (v <= high)).mean()),
+        f"> {high:g}": float((v > high).mean()),
+    }
+
+
+def state_magnitudes(trace: GateTrace) -> dict[str, float]:
+    """How big the cell state gets next to the hidden state: max |c|, share of |c| > 1, max |h|."""
+    return {
+        "max |c|": float(np.abs(trace.c).max()),
+        "share |c| > 1": float((np.abs(trace.c) > 1).mean()),
+        "max |h|": float(np.abs(trace.h).max()),
+    }
+
+
+def subject_units(
+    model: torch.nn.Module, rng: np.random.Generator, *, stories: int = 200, k: int = 8
+) -> np.ndarray:
+    """The ``k`` cell units whose c best separates the current subject's class (F-ratio, scored steps)."""
+    cs, labels = [], []
+    classes = {"female": 0, "male": 1, "plural": 2}
+    for _ in range(stories):
+        s = story(rng)
+        trace = gate_trace(model, s.words)
+        steps = np.flatnonzero(s.targets != IGNORE)
+        cs.append(trace.c[steps])
+        labels += [classes[s.subjects[t]] for t in steps]
+    c, y = np.concatenate(cs), np.array(labels)
+    means = np.stack([c[y == k].mean(axis=0) for k in range(3)])  # (3, H)
+    within = sum(((c[y == k] - means[k]) ** 2).sum(axis=0) for k in range(3)) / len(y)
+    ratio = means.var(axis=0) / (within + 1e-12)
+    return np.argsort(ratio)[::-1][:k]
+
+
+def gate_summary(
+    model: torch.nn.Module, units: np.ndarray, rng: np.random.Generator, *, stories: int = 200
+) -> dict[str, dict[str, float]]:
+    """Mean i, f, o over ``units`` where the gate stories say they should act, and elsewhere.
+
+    Places: "new subject" (the first word of the second and third subjects), "before a scored word" (the step
+    whose prediction needs the subject), "other words". Returns {gate: {place: mean value}}.
+    """
+    sums = {g: {p: [] for p in PLACES} for g in ("i", "f", "o")}
+    for _ in range(stories):
+        s = story(rng)
+        trace = gate_trace(model, s.words)
+        place = np.full(len(s.words), 2)
+        place[s.targets != IGNORE] = 1
+        place[list(s.starts[1:])] = 0
+        for g in sums:
+            values = getattr(trace, g)[:, units].mean(axis=1)  # (T,)
+            for k, name in enumerate(PLACES):
+                sums[g][name] += list(values[place == k])
+    return {g: {p: float(np.mean(v)) for p, v in by_place.items()} for g, by_place in sums.items()}
+
+
+PLACES = ("new subject", "before a scored word", "other words")

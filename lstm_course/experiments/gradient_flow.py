@@ -1,0 +1,130 @@
+"""How much gradient reaches back in time: norms of the BPTT Jacobian product, with the NumPy reference.
+
+Backpropagation from h_T to an earlier step multiplies one Jacobian per step::
+
+    dh_T/dh_t = prod_{s=t+1..T} dh_s/dh_{s-1},   dh_s/dh_{s-1} = diag(1 - h_s^2) W_hh   (tanh RNN).
+
+We get every row of these matrices at once: the forward pass runs H identical copies of one sequence as a
+batch, and the backward pass starts from dh_T = I (row b asks for the gradient of unit b of h_T). Stepping
+back with the reference's ``*_step_backward`` then carries the whole Jacobian, step by step, as training
+would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from lstm_course.reference import (
+    init_params,
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
+
+
+class GradientFlow(NamedTuple):
+    """Spectral norms of Jacobians of h_T, indexed by the lag k = T - t (k = 0 is the last step).
+
+    lags: (T,) 0 .. T-1. state: (T,) ||dh_T/dh_t|| (for the LSTM the state is (h_t, c_t) stacked).
+    input: (T,) ||dh_T/dx_t||, the gradient that reaches an input k steps back.
+    """
+
+    lags: np.ndarray
+    state: np.ndarray
+    input: np.ndarray
+
+
+def with_spectral_radius(weight: np.ndarray, radius: float) -> np.ndarray:
+    """``weight`` (H, H) rescaled so that its largest |eigenvalue| is ``radius``."""
+    weight = np.asarray(weight)
+    if weight.ndim != 2 or weight.shape[0] != weight.shape[1]:
+        raise ValueError(f"weight must be square (H, H), got shape {weight.shape}")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius!r}")
+    return weight * (radius / np.max(np.abs(np.linalg.eigvals(weight))))
+
+
+def _spectral_norms(jacobians: np.ndarray) -> np.ndarray:
+    """(K,) the largest singular value of each of K matrices (K, M, N)."""
+    return np.linalg.norm(jacobians, ord=2, axis=(1, 2))
+
+
+def jacobian_norms(cell: str, params: dict, x: np.ndarray) -> GradientFlow:
+    """Norms of dh_T/dh_t and dh_T/dx_t for every t, for one sequence ``x`` (T, D), from zero initial state.
+
+    ``cell`` is "rnn" or "lstm"; ``params`` are the reference's (weight_ih (G*H, D), weight_hh (G*H, H), ...).
+    """
+    if cell not in ("rnn", "lstm"):
+        raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be one sequence (T, D), got shape {x.shape}")
+    H = params["weight_hh"].shape[1]
+    xs = np.repeat(x[:, None, :], H, axis=1)  # (T, H, D): H copies, one per row of the Jacobian
+    h = c = np.zeros((H, H))
+    caches = []
+    for x_t in xs:
+        if cell == "rnn":
+            h, cache = rnn_step_forward(x_t, h, params)
+        else:
+            h, c, cache = lstm_step_forward(x_t, h, c, params)
+        caches.append(cache)
+    dh, dc = np.eye(H), np.zeros((H, H))  # row b: d h_T[b] / d (state)
+    state, inputs = [], []
+    for cache in reversed(caches):  # lag k = 0, 1, ...: dh holds dh_T/dh_t
+        state.append(np.hstack([dh, dc]) if cell == "lstm" else dh)
+        if cell == "rnn":
+            dx, dh, _ = rnn_step_backward(dh, cache)
+        else:
+            dx, dh, dc, _ = lstm_step_backward(dh, dc, cache)
+        inputs.append(dx)
+    return GradientFlow(
+        np.arange(len(caches)), _spectral_norms(np.array(state)), _spectral_norms(np.array(inputs))
+    )
+
+
+def decay_per(norms: np.ndarray, every: int = 10, start: int = 1) -> float:
+    """The factor by which ``norms`` (indexed by lag) change per ``every`` steps: a least-squares fit."""
+    norms = np.asarray(norms, dtype=np.float64)
+    lags = np.arange(norms.size)
+    keep = (lags >= start) & (norms > 0) & np.isfinite(norms)
+    if keep.sum() < 2:
+        raise ValueError("need at least two positive, finite norms after `start` to fit a decay rate")
+    slope = np.polyfit(lags[keep], np.log(norms[keep]), 1)[0]
+    return float(np.exp(every * slope))
+
+
+def rnn_flow_by_radius(
+    radii: Sequence[float], *, hidden_size: int = 64, T: int = 100, input_size: int = 8, seed: int = 0
+) -> dict[float, GradientFlow]:
+    """Tanh RNNs whose W_hh has spectral radius rho, for each rho in ``radii``, on one N(0, 1) sequence."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, input_size))
+    base = init_params("rnn", input_size, hidden_size, rng)
+    flows = {}
+    for radius in radii:
+        params = dict(base, weight_hh=with_spectral_radius(base["weight_hh"], radius))
+        flows[radius] = jacobian_norms("rnn", params, x)
+    return flows
+
+
+def flow_by_cell(
+    forget_biases: Sequence[float] = (0.0, 1.0, 2.0),
+    *,
+    hidden_size: int = 128,
+    T: int = 200,
+    input_size: int = 8,
+    seed: int = 0,
+) -> dict[str, GradientFlow]:
+    """A tanh RNN and LSTMs with each forget-gate bias, at torch's default init, on the same input."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, input_size))
+    flows = {"tanh RNN": jacobian_norms("rnn", init_params("rnn", input_size, hidden_size, rng), x)}
+    for bias in forget_biases:
+        params = init_params("lstm", input_size, hidden_size, rng, forget_bias=bias)
+        flows[f"LSTM, forget bias {bias:g}"] = jacobian_norms("lstm", params, x)
+    return flows

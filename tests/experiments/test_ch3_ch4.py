@@ -1,0 +1,230 @@
+"""Chapters 3 and 4's experiments, run small; each measurement checked against an independent computation."""
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_course.experiments.adding import first_below, train_adding
+from lstm_course.experiments.clipping import first_gradient_norm, train_with_and_without_clipping
+from lstm_course.experiments.gates import (
+    PLACES,
+    accuracy_by_lag,
+    gate_summary,
+    gate_trace,
+    saturation,
+    state_magnitudes,
+    subject_units,
+    tagger_loss,
+    trace_batch,
+    train_grammar,
+)
+from lstm_course.experiments.gradient_flow import (
+    decay_per,
+    flow_by_cell,
+    jacobian_norms,
+    rnn_flow_by_radius,
+    with_spectral_radius,
+)
+from lstm_course.experiments.implementations import three_lstms
+from lstm_course.experiments.lstm_vs_rnn import comparison_rows, markdown_table, parameter_count
+from lstm_course.reference import init_params, rnn_forward
+from lstm_course.tasks.grammar import IGNORE, VOCAB, grammar_batch, story
+
+# ---- gradient flow
+
+
+def test_rnn_jacobian_norms_match_the_explicit_product(rng):
+    params = init_params("rnn", 3, 6, rng)
+    params["weight_hh"] = with_spectral_radius(params["weight_hh"], 1.3)
+    x = rng.standard_normal((9, 3))
+    flow = jacobian_norms("rnn", params, x)
+    out, _, _ = rnn_forward(x[:, None, :], params)  # (T, 1, H)
+    jac = np.eye(6)
+    for k, t in enumerate(range(8, -1, -1)):  # lag k: the product of the k Jacobians after step t
+        assert flow.state[k] == pytest.approx(np.linalg.norm(jac, 2), rel=1e-10)
+        jac = jac @ (np.diag(1 - out[t, 0] ** 2) @ params["weight_hh"])  # dh_t/dh_{t-1}
+    assert flow.state[0] == pytest.approx(1.0)
+
+
+def test_lstm_input_gradient_norms_match_torch_autograd(rng):
+    D, H, T = 2, 5, 6
+    params = init_params("lstm", D, H, rng, forget_bias=1.0)
+    x = rng.standard_normal((T, D))
+    flow = jacobian_norms("lstm", params, x)
+    lstm = torch.nn.LSTM(D, H).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(lstm, f"{name}_l0").copy_(torch.from_numpy(value))
+    jac = torch.autograd.functional.jacobian(lambda inp: lstm(inp[:, None, :])[0][-1, 0], torch.from_numpy(x))
+    expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
+    np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
+
+
+def test_decay_per_recovers_a_geometric_rate():
+    norms = 0.8 ** np.arange(40)
+    assert decay_per(norms, every=10) == pytest.approx(0.8**10)
+    with pytest.raises(ValueError, match="two positive"):
+        decay_per(np.zeros(5))
+
+
+def test_spectral_radius_rescaling(rng):
+    w = with_spectral_radius(rng.standard_normal((7, 7)), 2.5)
+    assert np.abs(np.linalg.eigvals(w)).max() == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="square"):
+        with_spectral_radius(np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="radius"):
+        with_spectral_radius(np.eye(2), 0.0)
+
+
+def test_small_radius_vanishes_and_large_radius_explodes():
+    flows = rnn_flow_by_radius((0.5, 3.0), hidden_size=16, T=30, seed=0)
+    assert flows[0.5].state[-1] < 1e-5
+    assert flows[3.0].state[-1] > 10.0
+
+
+def test_open_forget_gate_keeps_more_gradient():
+    flows = flow_by_cell((0.0, 2.0), hidden_size=16, T=40, seed=0)
+    rates = {label: decay_per(f.input) for label, f in flows.items()}
+    assert rates["LSTM, forget bias 2"] > rates["LSTM, forget bias 0"] > 0
+    assert rates["LSTM, forget bias 2"] > rates["tanh RNN"]
+
+
+def test_jacobian_norms_rejects_bad_input(rng):
+    params = init_params("rnn", 2, 3, rng)
+    with pytest.raises(ValueError, match="cell"):
+        jacobian_norms("gru", params, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"\(T, D\)"):
+        jacobian_norms("rnn", params, np.zeros((4, 1, 2)))
+
+
+# ---- clipping
+
+
+def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
+    runs = train_with_and_without_clipping(steps=40)
+    plain, clipped = runs["no clipping"], runs["clipped at 1"]
+    assert plain.stopped == "nonfinite" and not np.isfinite(plain.loss[-1] * plain.grad_norm[-1])
+    assert clipped.stopped == "steps" and np.isfinite(clipped.loss).all()
+    assert plain.loss[0] == clipped.loss[0] and plain.grad_norm[0] == clipped.grad_norm[0]  # same start
+    assert plain.grad_norm[0] > 1e3
+
+
+def test_first_gradient_grows_with_the_radius():
+    norms = [first_gradient_norm(r, T=30, hidden_size=16) for r in (0.5, 1.5, 3.0)]
+    assert norms[0] < norms[1] < norms[2]
+
+
+# ---- adding
+
+
+def test_first_below_uses_a_trailing_window():
+    losses = [1.0] * 10 + [0.0] * 10
+    assert first_below(losses, 0.5, window=4) == 13  # steps 10..13 mean 0.25; steps 9..12 mean 0.5
+    assert first_below(losses, 0.0, window=4) is None
+    assert first_below([0.1], 0.5, window=4) is None
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_train_adding_small(cell):
+    run = train_adding(
+        cell, T=6, hidden_size=8, steps=20, batch_size=8, forget_bias=1.0 if cell == "lstm" else None
+    )
+    assert run.history.steps == 20 and len(run.history.loss) == 20
+    assert run.crossed is None
+    if cell == "lstm":
+        b = run.model.rnn.bias_ih_l0.detach() + run.model.rnn.bias_hh_l0.detach()
+        assert b[8:16].mean().item() == pytest.approx(1.0, abs=0.1)  # moved a little by 20 Adam steps
+
+
+def test_train_adding_stops_at_an_easy_threshold():
+    run = train_adding("rnn", T=4, hidden_size=4, steps=200, threshold=10.0)
+    assert run.history.stopped == "target" and run.crossed == run.history.steps == 50
+
+
+# ---- gates
+
+
+@pytest.fixture(scope="module")
+def tiny_grammar_lstm():
+    model, history = train_grammar("lstm", hidden_size=8, steps=5, batch_size=4)
+    assert history.steps == 5
+    return model
+
+
+def test_gate_trace_follows_the_equations_and_matches_the_model(tiny_grammar_lstm, rng):
+    s = story(rng)
+    trace = gate_trace(tiny_grammar_lstm, s.words)
+    T = len(s.words)
+    for name in "ifgoch":
+        assert getattr(trace, name).shape == (T, 8)
+    for gate in (trace.i, trace.f, trace.o):
+        assert ((gate > 0) & (gate < 1)).all()
+    c_prev = np.vstack([np.zeros((1, 8)), trace.c[:-1]])
+    np.testing.assert_allclose(trace.c, trace.f * c_prev + trace.i * trace.g, atol=1e-12)
+    np.testing.assert_allclose(trace.h, trace.o * np.tanh(trace.c), atol=1e-12)
+    from lstm_course.tasks.grammar import encode
+
+    with torch.no_grad():
+        out, _ = tiny_grammar_lstm.rnn(torch.from_numpy(encode(s.words)[:, None, :]))
+    np.testing.assert_allclose(trace.h, out[:, 0].double().numpy(), atol=1e-5)
+
+
+def test_trace_batch_shapes(tiny_grammar_lstm, rng):
+    b = grammar_batch(3, rng)
+    trace = trace_batch(tiny_grammar_lstm, b.x)
+    assert trace.f.shape == (b.x.shape[0], 3, 8)
+    m = state_magnitudes(trace)
+    assert m["max |h|"] <= 1.0 and 0.0 <= m["share |c| > 1"] <= 1.0
+
+
+def test_subject_units_and_gate_summary(tiny_grammar_lstm, rng):
+    units = subject_units(tiny_grammar_lstm, rng, stories=10, k=3)
+    assert len(set(units.tolist())) == 3 and units.max() < 8
+    summary = gate_summary(tiny_grammar_lstm, units, rng, stories=10)
+    assert set(summary) == {"i", "f", "o"}
+    for by_place in summary.values():
+        assert set(by_place) == set(PLACES) and all(0 < v < 1 for v in by_place.values())
+
+
+class _Oracle(torch.nn.Module):
+    """Logits that always pick the scored target (or word 0): a perfect model."""
+
+    def __init__(self, y: np.ndarray) -> None:
+        super().__init__()
+        self.y = torch.from_numpy(np.where(y == IGNORE, 0, y))
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(self.y, len(VOCAB)).float() + 0 * self.dummy
+
+
+def test_accuracy_by_lag_counts_every_scored_step(rng):
+    b = grammar_batch(16, rng, max_phrases=4)
+    acc = accuracy_by_lag(_Oracle(b.y), b, bins=(0, 4, 100))
+    assert acc["0-3"][0] == acc["4-99"][0] == 1.0
+    assert acc["0-3"][1] + acc["4-99"][1] == int((b.y != IGNORE).sum())
+
+
+def test_saturation_shares():
+    shares = saturation(np.array([0.05, 0.5, 0.95, 0.99]))
+    assert shares == {"< 0.1": 0.25, "between": 0.25, "> 0.9": 0.5}
+
+
+# ---- LSTM vs RNN and the three implementations
+
+
+def test_comparison_rows_and_table(tiny_grammar_lstm, rng):
+    b = grammar_batch(8, rng, max_phrases=4)
+    V, H = len(VOCAB), 8
+    assert parameter_count(tiny_grammar_lstm) == 4 * (H * (V + H) + 2 * H) + H * V + V
+    rows = comparison_rows({"LSTM": tiny_grammar_lstm}, b, tagger_loss, {"LSTM": 0.5})
+    assert rows["LSTM"]["parameters"] == parameter_count(tiny_grammar_lstm)
+    assert rows["LSTM"]["ms per step"] > 0 and rows["LSTM"]["gradient x per 10 steps"] == 0.5
+    table = markdown_table(rows).splitlines()
+    assert table[0] == "| | LSTM |" and len(table) == 2 + len(rows["LSTM"])
+
+
+def test_three_implementations_agree():
+    gaps = three_lstms(T=4)
+    for per_output in gaps.values():
+        assert max(per_output.values()) < 1e-12
