@@ -52,6 +52,6 @@ def plot_scores(
         ax.set_ylim(*ylim)
     ax.set_ylabel(ylabel)
     if references:
-        ax.legend(frameon=False, loc="lower right")
+        ax.legend(frameon=False, loc="upper left", fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
     return ax

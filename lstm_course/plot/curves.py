@@ -34,7 +34,7 @@ def plot_learning_curves(
     """Plot one loss curve per label against the training step.
 
     Args:
-        curves: label -> the loss per step (a list, a NumPy array or :attr:`History.loss`).
+        curves: label -> the loss per step (a list, a NumPy array or ``History.loss``).
         ax: the Axes to draw on; a new figure when None.
         baseline: a horizontal reference line, e.g. the loss of always predicting the mean.
         baseline_label: the legend text of the baseline ("baseline" when None).
