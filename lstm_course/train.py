@@ -12,6 +12,7 @@ import os
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +238,9 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None) -
     path = Path(path)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle protocol: we refuse the file below if it matters
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            payload = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(
             f"load_checkpoint: refusing {path}: it holds pickled Python objects, not only tensors and plain "

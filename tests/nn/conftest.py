@@ -21,3 +21,12 @@ def device(request) -> torch.device:
 def _seed() -> None:
     """Every test starts from the same torch seed: failures reproduce."""
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These tensors are tiny: one thread avoids OpenMP hand-offs, which on a busy machine cost 10x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

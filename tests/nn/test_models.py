@@ -1,0 +1,116 @@
+"""Models, set_forget_bias, pick_device and the NumPy <-> torch conversion."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import lstm_course.nn as our
+from lstm_course.nn.convert import from_torch_state_dict, to_torch_state_dict
+
+T, B, D, H = 7, 3, 2, 8
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sequence_regressor_uses_last_hidden_state(cell):
+    model = our.SequenceRegressor(cell, D, H, 1, num_layers=2)
+    assert isinstance(model.rnn, {"rnn": our.RNN, "lstm": our.LSTM, "gru": our.GRU}[cell])
+    x = torch.randn(T, B, D)
+    y = model(x)
+    assert y.shape == (B, 1)
+    out, _ = model.rnn(x)
+    torch.testing.assert_close(y, model.head(out[-1]))
+    y_len = model(x, lengths=[T, 3, 1])
+    torch.testing.assert_close(y_len[0], y[0])
+    torch.testing.assert_close(y_len[2], model.head(model.rnn(x[:1, 2:3])[0][-1])[0])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sequence_tagger_shapes(cell):
+    model = our.SequenceTagger(cell, D, H, 5, bidirectional=True)
+    assert model(torch.randn(T, B, D)).shape == (T, B, 5)
+
+
+def test_models_check_cell_name():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        our.SequenceRegressor("transformer", D, H, 1)
+
+
+@pytest.mark.parametrize("embedding_dim", [None, 4])
+def test_charlm_forward_state_and_sample(embedding_dim):
+    V = 11
+    model = our.CharLM(V, H, cell="lstm", num_layers=2, embedding_dim=embedding_dim)
+    idx = torch.randint(0, V, (T, B))
+    logits, state = model(idx)
+    assert logits.shape == (T, B, V)
+    assert state[0].shape == (2, B, H)
+    # feeding the sequence in two halves with the carried state gives the same logits
+    first, state1 = model(idx[:3])
+    second, _ = model(idx[3:], state1)
+    torch.testing.assert_close(torch.cat([first, second]), logits)
+    drawn = model.sample([1, 2], 20, temperature=0.8, generator=torch.Generator().manual_seed(5))
+    again = model.sample([1, 2], 20, temperature=0.8, generator=torch.Generator().manual_seed(5))
+    assert drawn == again and len(drawn) == 20 and all(0 <= i < V for i in drawn)
+    assert model.training  # sample restores the mode
+
+
+def test_charlm_bad_input():
+    model = our.CharLM(5, H)
+    with pytest.raises(TypeError, match="torch.long"):
+        model(torch.zeros(T, B))
+    with pytest.raises(ValueError, match=r"in \[0, 5\)"):
+        model(torch.full((T, B), 5))
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample([0], 3, temperature=0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: our.LSTM(D, H, 2, bidirectional=True),
+        lambda: nn.LSTM(D, H, 2),
+        lambda: our.LSTMCell(D, H),
+        lambda: our.SequenceRegressor("lstm", D, H, 1),
+    ],
+    ids=["ours-bi", "torch.nn", "cell", "model"],
+)
+def test_set_forget_bias(make):
+    module = make()
+    count = our.set_forget_bias(module, 1.0)
+    assert count >= 1
+    for sub in module.modules():
+        for name, p in sub.named_parameters(recurse=False):
+            if name.startswith("bias_ih"):
+                other = getattr(sub, name.replace("bias_ih", "bias_hh"))
+                total = p[H : 2 * H] + other[H : 2 * H]
+                assert torch.equal(total, torch.ones(H))
+                assert not torch.equal(p[:H], torch.ones(H))  # other gates untouched
+
+
+def test_set_forget_bias_refuses_modules_without_lstm():
+    with pytest.raises(ValueError, match="no LSTM"):
+        our.set_forget_bias(our.GRU(D, H), 1.0)
+    with pytest.raises(ValueError, match="no LSTM"):
+        our.set_forget_bias(our.LSTM(D, H, bias=False), 1.0)
+
+
+def test_pick_device():
+    device = our.pick_device()
+    assert isinstance(device, torch.device)
+    assert device.type == ("cuda" if torch.cuda.is_available() else device.type)
+    assert torch.device("cpu") in our.available_devices()
+
+
+def test_numpy_round_trip_into_our_and_torch_modules(rng):
+    params = {name: rng.standard_normal(tuple(p.shape)) for name, p in nn.LSTM(D, H, 2).state_dict().items()}
+    sd = to_torch_state_dict(params)
+    assert all(isinstance(v, torch.Tensor) and v.dtype == torch.float64 for v in sd.values())
+    mine = our.LSTM(D, H, 2, dtype=torch.float64)
+    mine.load_state_dict(sd)
+    ref = nn.LSTM(D, H, 2, dtype=torch.float64)
+    ref.load_state_dict(sd)
+    back = from_torch_state_dict(mine)
+    for k, v in params.items():
+        np.testing.assert_array_equal(back[k], v)
+    with pytest.raises(TypeError, match="weight_ih_l0"):
+        to_torch_state_dict({"weight_ih_l0": [[1.0]]})
