@@ -201,18 +201,19 @@ def check_adding_model(
 def _training_diagnosis(losses: np.ndarray, mse: float) -> str:
     """The most likely reason a training run missed the target."""
     baseline = ADDING_BASELINE_MSE
-    if losses.size and float(np.max(losses[min(10, losses.size - 1) :])) > 6 * baseline:
+    best_so_far = np.minimum.accumulate(losses)
+    spikes = np.flatnonzero((losses[1:] > 3 * baseline) & (losses[1:] > 3 * best_so_far[:-1])) + 1
+    if spikes.size:
         return (
-            f"the training loss jumped to {float(np.max(losses)):.3g}, far above the {baseline:.3f} of "
-            "predicting the mean: the learning rate is too large or the gradients are not clipped "
-            "(clip_grad_norm before each step)"
+            f"the training loss jumped back up to {float(losses[spikes[0]]):.3g} at step {int(spikes[0])}, "
+            f"far above the {baseline:.3f} of predicting the mean: the learning rate is too large or the "
+            "gradients are not clipped (clip_grad_norm before each step)"
         )
     if mse > 0.5 * baseline:
         return (
             f"test MSE {mse:.4f}: the model only learned to predict about the mean (baseline "
-            f"{baseline:.4f}); "
-            "check the forget-gate bias, that the head reads the last step, the learning rate, and "
-            "train longer"
+            f"{baseline:.4f}); check the forget-gate bias, that the head reads the last step, the "
+            "learning rate, and train longer"
         )
     return (
         f"test MSE {mse:.4f} is below the baseline {baseline:.4f} but above the target {TARGET_MSE}: "

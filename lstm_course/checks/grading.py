@@ -96,21 +96,28 @@ def find_exercise(path: Path, nb: NotebookNode, known: Iterable[str]) -> str | N
 
 
 def graded_copy(submission: NotebookNode, checks: list[CanonicalCheck]) -> tuple[NotebookNode, list[str]]:
-    """The submission with the course's check cells in place of its own; returns it and the names appended."""
+    """The submission with the course's check cells in place of its own; returns it and the names appended.
+
+    A submitted cell is a course check when it has a check cell's id (Jupyter keeps ids when a cell is edited)
+    or is marked ``# NBVAL_CHECK_OUTPUT`` and calls that check. Other cells marked so lose the marker; every
+    output not a course check's is cleared; checks the student deleted are appended at the end.
+    """
     nb = nbformat.from_dict(submission)
     by_name = {c.name: c for c in checks}
+    by_id = {c.cell.get("id"): c for c in checks if c.cell.get("id")}
     seen = set()
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None
-        name = called_check(cell) if is_check_cell(cell) else None
-        if name in by_name and name not in seen:
-            canonical = by_name[name].cell
-            cell.source = canonical.source
-            cell.outputs = [nbformat.from_dict(o) for o in canonical.outputs]
-            cell.execution_count = canonical.execution_count
-            seen.add(name)
+        match = by_id.get(cell.get("id")) or (
+            by_name.get(called_check(cell) or "") if is_check_cell(cell) else None
+        )
+        if match is not None and match.name not in seen:
+            cell.source = match.cell.source
+            cell.outputs = [nbformat.from_dict(o) for o in match.cell.outputs]
+            cell.execution_count = match.cell.execution_count
+            seen.add(match.name)
         elif is_check_cell(cell):
             cell.source = cell.source.replace("# NBVAL_CHECK_OUTPUT", "# (not a course check)", 1)
     appended = [c.name for c in checks if c.name not in seen]
@@ -138,33 +145,28 @@ def first_feedback_line(text: str, cell_timeout: float) -> tuple[str, str]:
     return "fail", lines[-1] if lines else "failed without a message"
 
 
-def run_nbval(notebook: Path, log: Path, cell_timeout: float, total_timeout: float) -> tuple[bool, str]:
-    """Run nbval on ``notebook`` in a subprocess (its own process group); return (timed_out, output)."""
-    ini = notebook.parent / "pytest.ini"
+def run_nbval(
+    notebooks: Path | list[Path], log: Path, cell_timeout: float, total_timeout: float
+) -> tuple[bool, str]:
+    """Run ``pytest --nbval-lax`` on notebooks (in one folder) in a subprocess; return (timed_out, output).
+
+    The subprocess gets its own empty pytest config and process group; past ``total_timeout`` the whole group
+    (pytest and its kernel) is killed. Each cell's result is appended to ``log`` as it finishes.
+    """
+    paths = [notebooks] if isinstance(notebooks, Path) else list(notebooks)
+    folder = paths[0].parent
+    ini = folder / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
     command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(notebook),
-        "--nbval-lax",
-        f"--nbval-cell-timeout={cell_timeout:g}",
-        "--nbval-current-env",
-        "-p",
-        "lstm_course.checks.nbval_log",
-        "-p",
-        "no:cacheprovider",
-        "-c",
-        str(ini),
-        "--rootdir",
-        str(notebook.parent),
-        "-q",
-        "--color=no",
+        *(sys.executable, "-m", "pytest", *map(str, paths), "--nbval-lax"),
+        *(f"--nbval-cell-timeout={cell_timeout:g}", "--nbval-current-env"),
+        *("-p", "lstm_course.checks.nbval_log", "-p", "no:cacheprovider"),
+        *("-c", str(ini), "--rootdir", str(folder), "-q", "--color=no"),
     ]
     env = {**os.environ, ENV: str(log)}
     proc = subprocess.Popen(
         command,
-        cwd=notebook.parent,
+        cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -180,13 +182,17 @@ def run_nbval(notebook: Path, log: Path, cell_timeout: float, total_timeout: flo
         return True, output
 
 
+def read_log_entries(log: Path) -> list[dict]:
+    """Every line the plugin logged: file, cell (code-cell index), when, outcome, text."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
 def read_log(log: Path) -> dict[int, dict]:
     """The per-cell results the plugin logged, by code-cell index (a failure overrides a pass)."""
     results: dict[int, dict] = {}
-    if not log.exists():
-        return results
-    for line in log.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
+    for entry in read_log_entries(log):
         if entry["cell"] is not None and (entry["cell"] not in results or entry["outcome"] == "failed"):
             results[entry["cell"]] = entry
     return results

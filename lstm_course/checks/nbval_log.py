@@ -24,6 +24,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     cell = re.search(r"::Cell (\d+)$", report.nodeid)
     line = {
+        "file": report.nodeid.split("::")[0],
         "cell": int(cell.group(1)) if cell else None,
         "when": report.when,
         "outcome": report.outcome,

@@ -1,0 +1,111 @@
+"""The shared check machinery: success line, failure format, fresh seeds, shape/dtype/value feedback."""
+
+import numpy as np
+import pytest
+
+from lstm_course.checks.activations import check_sigmoid
+from lstm_course.checks.harness import (
+    SUCCESS,
+    CheckFailure,
+    Feedback,
+    call_student,
+    expect_array,
+    fresh_seed,
+    run_check,
+)
+from lstm_course.reference import sigmoid
+
+
+def test_success_prints_exactly_one_fixed_line(capsys: pytest.CaptureFixture[str]) -> None:
+    check_sigmoid(sigmoid)
+    assert (
+        capsys.readouterr().out
+        == SUCCESS.format(name="sigmoid", n=5) + "\n"
+        == "✓ sigmoid: 5/5 checks passed\n"
+    )
+
+
+def test_failure_is_an_assertion_error_with_feedback_first_and_the_seed_last() -> None:
+    def case(rng: np.random.Generator) -> None:
+        raise Feedback("the specific mistake", "evidence")
+
+    with pytest.raises(AssertionError) as info:
+        run_check("thing", [("a case", case)], seed=42, call="check_thing(f, seed={seed})")
+    assert isinstance(info.value, CheckFailure)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "the specific mistake"
+    assert lines[1] == "evidence"
+    assert lines[-1] == "(case: a case; seed 42: reproduce with check_thing(f, seed=42))"
+
+
+def test_seeds_are_fresh_so_a_hard_coded_answer_fails() -> None:
+    assert len({fresh_seed() for _ in range(20)}) > 15
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    memorised = sigmoid(x)
+    with pytest.raises(AssertionError, match="sigmoid"):
+        check_sigmoid(lambda _: memorised)
+
+
+def test_the_same_seed_reproduces_a_failure() -> None:
+    def wrong(x: np.ndarray) -> np.ndarray:
+        return sigmoid(x) + 1e-3
+
+    messages = []
+    for _ in range(2):
+        with pytest.raises(AssertionError) as info:
+            check_sigmoid(wrong, seed=7)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize(
+    ("got", "message"),
+    [
+        (np.zeros((4, 3)), r"shape \(B, H\) = \(3, 4\) expected, got \(4, 3\): transposed\?"),
+        (np.zeros((3, 4), dtype=np.float32), "dtype float64 expected"),
+        (np.full((3, 4), np.nan), "contains NaN or inf"),
+        ([[0.0] * 4] * 3, "should be a NumPy array"),
+        (np.ones((3, 4)), r"h is wrong: max abs error 1 at index \(0, 0\)"),
+    ],
+)
+def test_expect_array_names_what_is_wrong(got: object, message: str) -> None:
+    with pytest.raises(Feedback, match=message):
+        expect_array("h", got, np.zeros((3, 4)), dims="B, H")
+
+
+def test_a_matching_variant_names_the_mistake() -> None:
+    with pytest.raises(Feedback, match="^you doubled it$"):
+        expect_array(
+            "y",
+            np.full(3, 2.0),
+            np.ones(3),
+            variants=[("not this", lambda: np.zeros(3)), ("you doubled it", lambda: np.full(3, 2.0))],
+        )
+
+
+def test_call_student_reports_errors_warnings_and_in_place_edits() -> None:
+    def crashes(x: np.ndarray) -> np.ndarray:
+        return x @ np.ones((5, 2))
+
+    def warns(x: np.ndarray) -> np.ndarray:
+        return np.exp(x * 1e4)
+
+    def edits(x: np.ndarray) -> np.ndarray:
+        x += 1
+        return x
+
+    x = np.ones((2, 3))
+    with pytest.raises(Feedback, match="^crashes raised ValueError"):
+        call_student(crashes, x)
+    with pytest.raises(Feedback, match="overflow"):
+        call_student(warns, x, on_warning="overflow: subtract the max")
+    with pytest.raises(Feedback, match="modified its input #1 in place"):
+        call_student(edits, x)
+
+
+def test_not_implemented_passes_through_unchanged() -> None:
+    def todo(x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("write your solution here")
+
+    with pytest.raises(NotImplementedError):
+        check_sigmoid(todo)

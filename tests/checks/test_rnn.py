@@ -1,0 +1,102 @@
+"""Exercise 02's checks: the reference passes; mistakes in the step and in BPTT fail with named feedback."""
+
+import numpy as np
+import pytest
+
+from lstm_course import reference as ref
+from lstm_course.checks.rnn import (
+    check_rnn_backward,
+    check_rnn_forward,
+    check_rnn_step_backward,
+    check_rnn_step_forward,
+)
+
+
+def test_the_reference_passes_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    check_rnn_step_forward(ref.rnn_step_forward)
+    check_rnn_step_backward(ref.rnn_step_forward, ref.rnn_step_backward)
+    check_rnn_forward(ref.rnn_forward)
+    check_rnn_backward(ref.rnn_forward, ref.rnn_backward)
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ rnn_step_forward: 5/5 checks passed",
+        "✓ rnn_step_backward: 4/4 checks passed",
+        "✓ rnn_forward: 4/4 checks passed",
+        "✓ rnn_backward: 4/4 checks passed",
+    ]
+
+
+def step_transposed(x: np.ndarray, h: np.ndarray, p: dict) -> tuple:
+    return np.tanh(x @ p["weight_ih"] + p["bias_ih"] + h @ p["weight_hh"] + p["bias_hh"]), None
+
+
+def step_no_bias_hh(x: np.ndarray, h: np.ndarray, p: dict) -> tuple:
+    return np.tanh(x @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T), None
+
+
+def step(x: np.ndarray, h: np.ndarray, p: dict) -> tuple:
+    hn = np.tanh(x @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T + p["bias_hh"])
+    return hn, (x, h, hn, p)
+
+
+def step_backward(dh: np.ndarray, cache: tuple, derivative=lambda h: 1 - h * h) -> tuple:
+    x, h_prev, h, p = cache
+    da = dh * derivative(h)
+    grads = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev, "bias_ih": da.sum(0), "bias_hh": da.sum(0)}
+    return da @ p["weight_ih"], da @ p["weight_hh"], grads
+
+
+def forward(x: np.ndarray, p: dict, h0: np.ndarray | None = None, off_by_one: bool = False) -> tuple:
+    h = np.zeros((x.shape[1], p["weight_hh"].shape[1])) if h0 is None else h0
+    out, caches = [], []
+    for t in range(x.shape[0]):
+        h_new, cache = step(x[t], h, p)
+        out.append(h if off_by_one else h_new)
+        caches.append(cache)
+        h = h_new
+    return np.stack(out), h, caches
+
+
+def backward(dout: np.ndarray, caches: list, dh_T=None, carry: bool = True, accumulate: bool = True) -> tuple:
+    dh_next = np.zeros_like(dout[0]) if dh_T is None else dh_T
+    dx, grads = [None] * len(caches), None
+    for t in reversed(range(len(caches))):
+        dx[t], dh_prev, g = step_backward(dout[t] + dh_next, caches[t])
+        dh_next = dh_prev if carry else np.zeros_like(dh_prev)
+        grads = g if grads is None or not accumulate else {k: grads[k] + g[k] for k in g}
+    return np.stack(dx), grads, dh_prev
+
+
+def test_the_mutant_helpers_are_right_when_unmutated() -> None:
+    check_rnn_step_backward(step, step_backward)
+    check_rnn_backward(forward, backward)
+
+
+def test_step_mistakes_are_named() -> None:
+    with pytest.raises(AssertionError, match="^both weights are transposed"):
+        check_rnn_step_forward(step_transposed)
+    with pytest.raises(AssertionError, match="^bias_hh is missing"):
+        check_rnn_step_forward(step_no_bias_hh)
+    with pytest.raises(
+        AssertionError, match=r"^wrong tanh derivative: with h = tanh\(a\), dh/da = 1 - h\*\*2"
+    ):
+        check_rnn_step_backward(step, lambda dh, c: step_backward(dh, c, lambda h: 1 - h))
+    with pytest.raises(
+        AssertionError, match="^wrong tanh derivative: 1 - h\\*\\*2 is already in terms of the output"
+    ):
+        check_rnn_step_backward(step, lambda dh, c: step_backward(dh, c, lambda h: 1 - np.tanh(h) ** 2))
+
+
+def test_bptt_mistakes_are_named() -> None:
+    with pytest.raises(
+        AssertionError, match=r"^off by one in time: your out\[t\] is the reference's out\[t-1\]"
+    ):
+        check_rnn_forward(lambda x, p, h0=None: forward(x, p, h0, off_by_one=True))
+    with pytest.raises(AssertionError) as info:
+        check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, dh_T, carry=False))
+    assert str(info.value).startswith(
+        "the gradient matches for the last time step but not earlier ones: is dh from step t+1 added"
+    )
+    with pytest.raises(AssertionError, match="^the grads are those of the first time step only: accumulate"):
+        check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, dh_T, accumulate=False))
+    with pytest.raises(AssertionError, match="^dh_T is ignored"):
+        check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, None))

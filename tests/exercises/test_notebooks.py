@@ -1,0 +1,104 @@
+"""The exercise notebooks: one source each, solutions pass nbval, unmodified notebooks fail at the checks.
+
+(a) every solution notebook passes ``pytest --nbval-lax`` (in a subprocess);
+(b) every committed student notebook, run unmodified, fails exactly at its check cells (NotImplementedError);
+(c) the committed student notebooks are byte for byte what the generator produces, with stored success lines.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lstm_course.checks import grading, notebooks
+
+REQUIRED = ["01_activations", "02_rnn", "03_gradients", "04_lstm", "05_adding"]
+
+
+def test_every_exercise_has_one_source_and_a_committed_student_notebook(exercises_dir: Path) -> None:
+    names = [p.stem for p in notebooks.sources(exercises_dir)]
+    assert names == REQUIRED
+    assert sorted(p.stem for p in exercises_dir.glob("*.ipynb")) == REQUIRED
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_committed_student_notebooks_store_the_success_lines(exercises_dir: Path, name: str) -> None:
+    nb = nbformat.read(exercises_dir / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    checks = [c for c in nb.cells if notebooks.is_check_cell(c)]
+    assert len(checks) >= 2
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if notebooks.is_check_cell(cell):
+            # nbval skips comparing a cell without an execution count: an unexecuted notebook would pass
+            assert isinstance(cell.execution_count, int), cell.id
+            assert len(cell.outputs) == 1 and notebooks.SUCCESS_LINE.match(cell.outputs[0].text), cell.id
+        else:
+            assert cell.outputs == [] and cell.execution_count is None, cell.id
+            assert notebooks.BEGIN not in cell.source and notebooks.END not in cell.source
+    assert "raise NotImplementedError" in "".join(c.source for c in nb.cells)
+    assert nb.metadata["lstm_course"]["exercise"] == name
+
+
+def test_the_student_version_replaces_each_solution_by_a_stub() -> None:
+    head, body = 'def f(x):\n    """Doc."""\n', "    y = x + 1\n    return y\n"
+    text = head + "    ### BEGIN SOLUTION\n" + body + "    ### END SOLUTION\n\n\nZ = 1"
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)])
+    student = notebooks.student_notebook(source)
+    assert student.cells[0].source == f'def f(x):\n    """Doc."""\n    {notebooks.STUB}\n\n\nZ = 1'
+    solution = notebooks.solution_notebook(source)
+    assert solution.cells[0].source == 'def f(x):\n    """Doc."""\n    y = x + 1\n    return y\n\n\nZ = 1'
+
+
+@pytest.mark.slow
+def test_committed_student_notebooks_are_what_the_generator_produces(
+    built: dict[str, notebooks.Built], exercises_dir: Path
+) -> None:
+    stale = [
+        n for n, b in built.items() if (exercises_dir / f"{n}.ipynb").read_text(encoding="utf-8") != b.student
+    ]
+    assert not stale, f"run `lstm-course build-exercises`: out of date: {stale}"
+
+
+@pytest.mark.slow
+def test_every_solution_notebook_passes_nbval(built: dict[str, notebooks.Built], tmp_path: Path) -> None:
+    paths = []
+    for name, b in built.items():
+        (tmp_path / f"{name}.ipynb").write_text(b.solution, encoding="utf-8")
+        paths.append(tmp_path / f"{name}.ipynb")
+    log = tmp_path / "cells.jsonl"
+    timed_out, output = grading.run_nbval(paths, log, cell_timeout=300, total_timeout=600)
+    entries = grading.read_log_entries(log)
+    assert not timed_out
+    assert [e for e in entries if e["outcome"] != "passed"] == [], output[-3000:]
+    checks = sum(
+        notebooks.is_check_cell(c) for b in built.values() for c in nbformat.reads(b.solution, 4).cells
+    )
+    assert checks >= 16 and "passed" in output
+
+
+@pytest.mark.slow
+def test_unmodified_student_notebooks_fail_exactly_at_their_check_cells(
+    exercises_dir: Path, tmp_path: Path
+) -> None:
+    expected = {}
+    for name in REQUIRED:
+        nb = nbformat.read(exercises_dir / f"{name}.ipynb", as_version=4)
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        expected[f"{name}.ipynb"] = {i for i, c in enumerate(code) if notebooks.is_check_cell(c)}
+    log = tmp_path / "cells.jsonl"
+    timed_out, output = grading.run_nbval(sorted(tmp_path.glob("*.ipynb")), log, 120, 600)
+    assert not timed_out, output[-3000:]
+    entries = grading.read_log_entries(log)
+    for file, checks in expected.items():
+        failed = {e["cell"] for e in entries if e["file"] == file and e["outcome"] == "failed"}
+        passed = {e["cell"] for e in entries if e["file"] == file and e["outcome"] == "passed"}
+        assert failed == checks, (file, output[-3000:])
+        assert passed and not passed & checks
+        for e in entries:
+            if e["file"] == file and e["outcome"] == "failed":
+                assert "NotImplementedError" in e["text"] and "CheckFailure" not in e["text"], e["text"][
+                    -500:
+                ]
