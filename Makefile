@@ -39,9 +39,18 @@ chromium:
 test: book chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# jupytext's server extension (enabled when jupytext is installed) serves book/*.md as notebooks; the settings
+# override makes a double-click open them as notebooks in JupyterLab 4 (else: right-click, Open With, Jupytext
+# Notebook). LAB_FLAGS passes options, e.g. make lab LAB_FLAGS="--no-browser --port 8899".
+LAB_FLAGS     ?=
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
 lab: $(STAMP)
-	$(PY) -m pip install --quiet jupyterlab
-	$(VENV)/bin/jupyter lab --ServerApp.jpserver_extensions='{"jupytext": true}' book/
+	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "jupyterlab>=4,<5"
+	@mkdir -p $(dir $(LAB_OVERRIDES))
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers":' \
+	  '{"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) book/
 
 exercises: $(STAMP)
 	$(VENV)/bin/lstm-course build-exercises
