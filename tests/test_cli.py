@@ -44,7 +44,7 @@ def class_folder(tmp_path: Path) -> Path:
 def test_grade_a_class_folder(class_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     status = main(
-        ["grade", str(class_folder), "--timeout", "20", "--total-timeout", "240", "--out", str(out)]
+        ["grade", str(class_folder), "--timeout", "10", "--total-timeout", "240", "--out", str(out)]
     )
     printed = capsys.readouterr().out
     assert status == 1

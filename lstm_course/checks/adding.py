@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,10 @@ def reference_loss_and_grads(
         dout[-1] = dh  # only the last step feeds the head
     _, grads, _ = ref.lstm_backward(dout, cache)
     return float(loss), {**grads, "head.weight": dw, "head.bias": db}
+
+
+def _grad_of(params: dict, x: np.ndarray, y: np.ndarray, key: str, **mistake: bool) -> np.ndarray:
+    return reference_loss_and_grads(params, x, y, **mistake)[1][key]
 
 
 def _batch(rng: np.random.Generator, B: int, T: int = T_ADDING) -> tuple[np.ndarray, np.ndarray]:
@@ -173,14 +178,13 @@ def check_adding_model(
                 variants=[
                     (
                         "the head's gradient is fed into every time step; only the last step feeds "
-                        "the head, so dout is "
-                        "zero except dout[-1]",
-                        lambda key=key: reference_loss_and_grads(params, x, y, all_steps=True)[1][key],
+                        "the head, so dout is zero except dout[-1]",
+                        partial(_grad_of, params, x, y, key, all_steps=True),
                     ),
                     (
                         "the gradients are half the right size: d mean((pred - y)**2) / d pred = 2 "
                         "(pred - y) / B",
-                        lambda key=key: reference_loss_and_grads(params, x, y, halve=True)[1][key],
+                        partial(_grad_of, params, x, y, key, halve=True),
                     ),
                 ],
             )

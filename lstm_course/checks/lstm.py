@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -76,11 +77,16 @@ def _order_text(order: tuple[int, ...]) -> str:
     )
 
 
+def _pick(fn: Callable[..., tuple], which: int, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs)[which]."""
+    return fn(*args, **kwargs)[which]
+
+
 def step_forward_variants(x: np.ndarray, h: np.ndarray, c: np.ndarray, p: dict, which: int) -> Variants:
     """Known mistakes in the LSTM step forward; ``which`` is 0 for h, 1 for c."""
     layout = " (torch's rows: [0:H] i, [H:2H] f, [2H:3H] g, [3H:4H] o)"
     out: Variants = [
-        (_order_text(order) + layout, lambda order=order: _step(x, h, c, p, order=order)[which])
+        (_order_text(order) + layout, partial(_pick, _step, which, x, h, c, p, order=order))
         for order in itertools.permutations(range(4))
         if order != (0, 1, 2, 3)
     ]
@@ -112,7 +118,7 @@ def step_forward_variants(x: np.ndarray, h: np.ndarray, c: np.ndarray, p: dict, 
 
 def _step_inputs(
     rng: np.random.Generator, B: int, D: int, H: int, scale: float = 0.5
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     x, h, c = rng.normal(0, 1, (B, D)), rng.normal(0, 0.8, (B, H)), rng.normal(0, 1, (B, H))
     return x, h, c, random_params("lstm", D, H, rng, scale)
 
@@ -285,7 +291,9 @@ def check_lstm_step_backward(
     )
 
 
-def _sequence_inputs(rng: np.random.Generator, T: int, B: int, D: int, H: int) -> tuple[np.ndarray, ...]:
+def _sequence_inputs(
+    rng: np.random.Generator, T: int, B: int, D: int, H: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     x, h0, c0 = rng.normal(0, 1, (T, B, D)), rng.normal(0, 0.8, (B, H)), rng.normal(0, 1, (B, H))
     return x, h0, c0, random_params("lstm", D, H, rng)
 
@@ -344,19 +352,17 @@ def check_lstm_forward(lstm_forward: Callable[..., Any], seed: int | None = None
     def case(rng: np.random.Generator, T: int, B: int, D: int, H: int, with_state: bool = True) -> None:
         x, h0, c0, p = _sequence_inputs(rng, T, B, D, H)
         if not with_state:
-            h0 = c0 = None
-        out, h_T, c_T, _ = _student_forward(lstm_forward, x, p, h0, c0)
-        e_out, (e_h_T, e_c_T), _ = ref.lstm_forward(x, p, h0, c0)
-        zeros = np.zeros((B, H))
+            h0 = c0 = np.zeros((B, H))
+        given = (h0, c0) if with_state else (None, None)  # None means zeros
+        out, h_T, c_T, _ = _student_forward(lstm_forward, x, p, *given)
+        e_out, (e_h_T, e_c_T), _ = ref.lstm_forward(x, p, *given)
         expect_array(
             "out",
             out,
             e_out,
             dims="T, B, H",
             time_axis=0,
-            variants=sequence_forward_variants(
-                x, p, zeros if h0 is None else h0, zeros if c0 is None else c0
-            ),
+            variants=sequence_forward_variants(x, p, h0, c0),
         )
         expect_array(
             "h_T",
