@@ -1,0 +1,115 @@
+"""An encoder-decoder (sequence to sequence) with optional attention, and greedy decoding.
+
+Letters: S (source steps), T (target steps), B (batch), E (embedding size), H (hidden size), V (vocabulary).
+Sequences of token indices are time-major: src (S, B), tgt (T, B).
+
+The decoder follows Bahdanau et al. (2015): at step t the query is the previous decoder state s_{t-1}; the
+context c_t = attention(s_{t-1}, encoder outputs) joins the embedded previous token as the decoder's input,
+and the logits come from [s_t; c_t]. With attention=None the decoder sees only the encoder's final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from lstm_course.nn.attention import AdditiveAttention, DotProductAttention, length_mask
+from lstm_course.nn.cells import GRUCell, LSTMCell
+from lstm_course.nn.checks import check_lengths
+from lstm_course.nn.recurrent import GRU, LSTM
+
+ATTENTION = ("additive", "dot", None)
+
+
+class Seq2Seq(nn.Module):
+    """Encoder (our LSTM or GRU), decoder cell with attention, Linear to target logits."""
+
+    def __init__(
+        self, src_vocab: int, tgt_vocab: int, hidden_size: int, *, cell: str = "lstm",
+        attention: str | None = "additive", embedding_dim: int | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        if attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {ATTENTION}, got {attention!r}")
+        E, H = embedding_dim or hidden_size, hidden_size
+        self.cell, self.attention_kind, self.hidden_size = cell, attention, hidden_size
+        self.src_embedding = nn.Embedding(src_vocab, E)
+        self.tgt_embedding = nn.Embedding(tgt_vocab, E)
+        self.encoder = (LSTM if cell == "lstm" else GRU)(E, H)
+        context = 0 if attention is None else H
+        self.decoder = (LSTMCell if cell == "lstm" else GRUCell)(E + context, H)
+        self.attention = {"additive": lambda: AdditiveAttention(H, H, H), "dot": DotProductAttention}.get(
+            attention, lambda: None
+        )()
+        self.out = nn.Linear(H + context, tgt_vocab)
+
+    def encode(self, src: Tensor, src_lengths: Tensor | Sequence[int] | None = None):
+        """src (S, B) long -> (keys (B, S, H), mask (B, 1, S) or None, the decoder's initial state)."""
+        if src.dtype != torch.long or src.dim() != 2:
+            raise TypeError(
+                f"src must be a torch.long tensor (S, B), got {src.dtype} of shape {tuple(src.shape)}"
+            )
+        enc_out, state = self.encoder(self.src_embedding(src), lengths=src_lengths)  # (S, B, H)
+        mask = None
+        if src_lengths is not None:
+            lengths = check_lengths(src_lengths, src.shape[1], src.shape[0], "Seq2Seq").to(src.device)
+            mask = length_mask(lengths, src.shape[0])
+        state = (state[0][0], state[1][0]) if self.cell == "lstm" else state[0]  # layer 0: (B, H)
+        return enc_out.transpose(0, 1), mask, state
+
+    def step(self, token: Tensor, state, keys: Tensor, mask: Tensor | None):
+        """One decoder step: token (B,) long -> (logits (B, V), new state, weights (B, S) or None)."""
+        h = state[0] if self.cell == "lstm" else state
+        parts, weights = [self.tgt_embedding(token)], None
+        if self.attention is not None:
+            context, w = self.attention(h.unsqueeze(1), keys, keys, mask)  # (B, 1, H), (B, 1, S)
+            parts.append(context.squeeze(1))
+            weights = w.squeeze(1)
+        state = self.decoder(torch.cat(parts, dim=-1), state)
+        h = state[0] if self.cell == "lstm" else state
+        logits = self.out(torch.cat([h, *parts[1:]], dim=-1))
+        return logits, state, weights
+
+    def forward(self, src: Tensor, tgt_in: Tensor, src_lengths: Tensor | Sequence[int] | None = None):
+        """Teacher forcing: src (S, B), tgt_in (T, B) (targets shifted right, starting with BOS)
+        -> (logits (T, B, V), weights (B, T, S) or None)."""
+        keys, mask, state = self.encode(src, src_lengths)
+        logits, weights = [], []
+        for token in tgt_in.unbind(0):
+            out, state, w = self.step(token, state, keys, mask)
+            logits.append(out)
+            weights.append(w)
+        return torch.stack(logits), (None if self.attention is None else torch.stack(weights, dim=1))
+
+    @torch.no_grad()
+    def greedy_decode(
+        self, src: Tensor, max_len: int, bos: int, eos: int | None = None,
+        src_lengths: Tensor | Sequence[int] | None = None,
+    ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+        """Decode by always taking the most likely token: -> (tokens (T, B) long, weights (B, T, S) or None).
+
+        Stops after max_len steps, or earlier once every sequence has produced eos; the weights are what a
+        plot of the attention shows (row t: where output t looked in the source).
+        """
+        was_training = self.training
+        self.eval()
+        keys, mask, state = self.encode(src, src_lengths)
+        token = torch.full((src.shape[1],), bos, dtype=torch.long, device=src.device)
+        done = torch.zeros_like(token, dtype=torch.bool)
+        tokens, weights = [], []
+        for _ in range(max_len):
+            logits, state, w = self.step(token, state, keys, mask)
+            token = logits.argmax(dim=-1)
+            tokens.append(token)
+            weights.append(w)
+            if eos is not None:
+                done |= token == eos
+            if bool(done.all()):
+                break
+        self.train(was_training)
+        attention = None if self.attention is None else torch.stack(weights, dim=1)
+        return torch.stack(tokens), attention
