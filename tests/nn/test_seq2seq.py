@@ -61,4 +61,4 @@ def test_learns_to_reverse_with_attention():
     tokens, weights = model.greedy_decode(src, max_len=5, bos=0)
     assert (tokens == src.flip(0)).float().mean() > 0.9
     focus = weights.mean(0).argmax(-1)  # (T,): the source step each output looks at most
-    assert focus[0] == 4 and torch.all(focus.diff() <= 0) and focus[-1] <= 1  # right to left through the source
+    assert focus[0] == 4 and torch.all(focus.diff() <= 0) and focus[-1] <= 1  # right to left
