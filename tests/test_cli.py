@@ -138,3 +138,17 @@ def test_build_check_finds_a_stale_notebook(tmp_path: Path, capsys: pytest.Captu
     solution = nbformat.read(tmp_path / "sol" / "01_activations.ipynb", as_version=4)
     assert notebooks.STUB not in "".join(c.source for c in solution.cells if c.cell_type == "code")
     assert "exercise notebooks are up to date" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_notebook_past_the_overall_limit_keeps_the_results_it_had(tmp_path: Path) -> None:
+    loops = "def tanh_derivative(y):\n    while True:\n        pass"
+    path = tmp_path / "erin_01_activations.ipynb"
+    nbformat.write(with_cell(solved("01_activations"), "tanh_derivative", loops), path)
+    rows = grading.grade_notebook(path, EXERCISES, tmp_path / "work", cell_timeout=300, total_timeout=30)
+    results = {r.check: (r.result, r.feedback) for r in rows}
+    assert results["sigmoid"] == ("pass", "all checks passed")
+    assert [results[c][0] for c in ["tanh_derivative", "softmax", "dense_forward", "dense_backward"]] == [
+        "timeout"
+    ] * 4
+    assert results["softmax"][1] == "not run: the notebook passed the overall limit of 30 s"
