@@ -7,6 +7,7 @@ The rules, in one place:
 - dtype: a function computes in the *promotion of its float inputs* (``np.result_type`` of the float arrays
   among the input and the parameters; float64 when all of them are integers). So float32 input with float32
   parameters gives float32 output, and float32 input with float64 parameters gives float64, as NumPy promotes.
+  Initial states and incoming gradients (h0, dout, dh_T, ...) are cast to that dtype.
 - A wrong shape raises ``ValueError`` and a missing parameter ``KeyError``; each message names the argument
   and the shape it expected, written with the dimension letters (T time, B batch, D input, H hidden).
 """

@@ -46,7 +46,6 @@ class LSTMCache(NamedTuple):
     h: np.ndarray  # (T + 1, B, H) h_0 .. h_T
     c: np.ndarray  # (T + 1, B, H) c_0 .. c_T
     gates: np.ndarray  # (T, B, 4H) activated gates [i, f, g, o] per step
-    tanh_c: np.ndarray  # (T, B, H) tanh(c_t)
     params: dict[str, np.ndarray]
 
 
@@ -142,31 +141,39 @@ def lstm_forward(
     p, sizes = v.cell_params(params, 4)
     x = v.sequence("x", x, sizes)
     dtype = v.float_dtype(x, *p.values())
-    (T, B, D), H = x.shape, sizes["H"]
+    (T, B, _), H = x.shape, sizes["H"]
     x, p = x.astype(dtype, copy=False), v.cast_params(p, dtype)
-    h, c = np.empty((T + 1, B, H), dtype), np.empty((T + 1, B, H), dtype)
-    h[0], c[0] = v.state("h0", h0, B, H, dtype), v.state("c0", c0, B, H, dtype)
-    tanh_c, ig, rec = np.empty((T, B, H), dtype), np.empty((B, H), dtype), np.empty((B, 4 * H), dtype)
+    W_ih, W_hh = p["weight_ih"], p["weight_hh"]
 
-    # the input part of a_t for every step at once: x_t W_ih^T + b_ih + b_hh
-    gates = (x.reshape(T * B, D) @ p["weight_ih"].T).reshape(T, B, 4 * H)  # (T, B, 4H)
-    gates += p["bias_ih"] + p["bias_hh"]
+    # Feature-major inside the loop: each step's arrays are (features, B), so every gate is a block of whole
+    # rows and every elementwise operation runs over contiguous memory (column slices of (B, 4H) are slower).
+    h = np.empty((T + 1, B, H), dtype)  # h_0..h_T batch-major: it is the output, and dW_hh reads it so
+    c = np.empty((T + 1, H, B), dtype)  # c_0..c_T feature-major
+    h[0], c[0] = v.state("h0", h0, B, H, dtype), v.state("c0", c0, B, H, dtype).T
+    h_t, tanh_c, ig = np.empty((H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype)
+    rec = np.empty((4 * H, B), dtype)
+    gates = np.matmul(W_ih, x.transpose(0, 2, 1))  # (T, 4H, B): W_ih x_t for every step at once
+    gates += (p["bias_ih"] + p["bias_hh"])[:, None]  # ... + b_ih + b_hh
     for t in range(T):
-        a = gates[t]  # (B, 4H), activated in place: afterwards it holds [i, f, g, o]
-        a += np.matmul(h[t], p["weight_hh"].T, out=rec)  # a_t = ... + h_{t-1} W_hh^T
-        sigmoid_(a[:, : 2 * H])  # i, f
-        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
-        sigmoid_(a[:, 3 * H :])  # o
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        a = gates[t]  # (4H, B), activated in place: afterwards it holds [i, f, g, o]
+        a += np.matmul(W_hh, h[t].T, out=rec)  # a_t = ... + W_hh h_{t-1}
+        sigmoid_(a[: 2 * H])  # i, f
+        np.tanh(a[2 * H : 3 * H], out=a[2 * H : 3 * H])  # g
+        sigmoid_(a[3 * H :])  # o
+        i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
         np.multiply(f, c[t], out=c[t + 1])  # c_t = f * c_{t-1} ...
         c[t + 1] += np.multiply(i, g, out=ig)  # ... + i * g
-        np.tanh(c[t + 1], out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o * tanh(c_t)
-    return h[1:], (h[T], c[T]), LSTMCache(x, h, c, gates, tanh_c, p)
+        np.tanh(c[t + 1], out=tanh_c)
+        np.multiply(o, tanh_c, out=h_t)  # h_t = o * tanh(c_t)
+        h[t + 1] = h_t.T
+
+    # the cache holds (T, B, .) views of the feature-major arrays; lstm_backward transposes them back
+    cache = LSTMCache(x, h, c.transpose(0, 2, 1), gates.transpose(0, 2, 1), p)
+    return h[1:], (h[T], c[T].T.copy()), cache
 
 
 def _check_sequence_grads(dout: Any, dh_T: Any, dc_T: Any, cache: LSTMCache) -> tuple[np.ndarray, ...]:
-    T, B, H = cache.tanh_c.shape
+    (T, B, _), H = cache.gates.shape, cache.h.shape[2]
     dtype = cache.h.dtype
     dout = v.as_float("dout", dout, dtype)
     v.check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": B, "H": H})
@@ -188,28 +195,36 @@ def lstm_backward(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); (dh0, dc0): (B, H) each.
     """
-    x, h, c, gates, tanh_c, p = cache
+    x, h, c, gates, p = cache
     (T, B, D), H = x.shape, h.shape[2]
     dout, dh, dc = _check_sequence_grads(dout, dh_T, dc_T, cache)
-    da = np.empty_like(gates)  # (T, B, 4H) dL/da_t, filled from t = T down to 1
-    tmp, tmp2 = np.empty((B, H), h.dtype), np.empty((B, 2 * H), h.dtype)
+    # feature-major, as in lstm_forward: views of the cache, copies of the incoming gradients
+    gates_f, c_f = gates.transpose(0, 2, 1), c.transpose(0, 2, 1)  # (T, 4H, B), (T + 1, H, B)
+    dh, dc = np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)  # (H, B) dL/dh_t, dL/dc_t
+    da = np.empty((T, B, 4 * H), h.dtype)  # dL/da_t for every step, batch-major for the products below
+    da_t, tmp2 = np.empty((4 * H, B), h.dtype), np.empty((2 * H, B), h.dtype)
+    tanh_c, tmp = np.empty((H, B), h.dtype), np.empty((H, B), h.dtype)
+    di, df, dg, do = da_t[:H], da_t[H : 2 * H], da_t[2 * H : 3 * H], da_t[3 * H :]
     for t in reversed(range(T)):
-        i, f, g, o = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
-        di, df, dg, do = (da[t, :, k * H : (k + 1) * H] for k in range(4))
-        dh += dout[t]  # h_t feeds out_t and step t + 1
-        np.multiply(dh, tanh_c[t], out=do)  # h = o * tanh(c)
+        a = gates_f[t]  # (4H, B) the activated gates [i, f, g, o]
+        i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+        np.tanh(c_f[t + 1], out=tanh_c)  # recomputed: cheaper than keeping (T, H, B) more memory
+        dh += dout[t].T  # h_t feeds out_t and step t + 1
+        np.multiply(dh, tanh_c, out=do)  # h = o * tanh(c)
         dh *= o  # dh now holds dh * o (it is overwritten below anyway)
-        dh *= np.subtract(1, np.multiply(tanh_c[t], tanh_c[t], out=tmp), out=tmp)
+        dh *= np.subtract(1, np.multiply(tanh_c, tanh_c, out=tmp), out=tmp)
         dc += dh  # h = o * tanh(c): dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(dc, c[t], out=df)  # c = f * c_prev + i * g
+        np.multiply(dc, c_f[t], out=df)  # c = f * c_prev + i * g
         np.multiply(dc, g, out=di)
         np.multiply(dc, i, out=dg)
         dc *= f  # dc_prev
-        np.subtract(1, gates[t, :, : 2 * H], out=tmp2)
-        da[t, :, : 2 * H] *= np.multiply(tmp2, gates[t, :, : 2 * H], out=tmp2)  # i, f = sigma(a_i, a_f)
+        da_t[: 2 * H] *= np.multiply(
+            np.subtract(1, a[: 2 * H], out=tmp2), a[: 2 * H], out=tmp2
+        )  # i, f = sigma
         dg *= np.subtract(1, np.multiply(g, g, out=tmp), out=tmp)  # g = tanh(a_g)
         do *= np.multiply(np.subtract(1, o, out=tmp), o, out=tmp)  # o = sigma(a_o)
-        np.matmul(da[t], p["weight_hh"], out=dh)  # a = ... + h_prev W_hh^T
+        np.matmul(p["weight_hh"].T, da_t, out=dh)  # a = ... + W_hh h_prev
+        da[t] = da_t.T  # back to batch-major
 
     da_flat = da.reshape(T * B, 4 * H)
     dx = (da_flat @ p["weight_ih"]).reshape(T, B, D)  # a = x W_ih^T + ...
@@ -220,4 +235,4 @@ def lstm_backward(
         "bias_ih": db,
         "bias_hh": db.copy(),
     }
-    return dx, grads, (dh, dc)
+    return dx, grads, (dh.T.copy(), dc.T.copy())

@@ -27,6 +27,7 @@ class MultilayerCache(NamedTuple):
 
     cell: str  # "rnn", "lstm" or "gru"
     directions: int  # K
+    sizes: tuple[int, int, int]  # (T, B, H)
     caches: list[list[Any]]  # caches[l][k]: the single-layer cache of layer l, direction k
 
 
@@ -128,7 +129,7 @@ def multilayer_forward(
         caches.append(layer_caches)
         layer_in = outs[0] if K == 1 else np.concatenate(outs, axis=2)  # (T, B, K*H)
     state = np.stack(h_n) if cell != "lstm" else (np.stack(h_n), np.stack(c_n))
-    return layer_in, state, MultilayerCache(cell, K, caches)
+    return layer_in, state, MultilayerCache(cell, K, (x.shape[0], x.shape[1], H), caches)
 
 
 def multilayer_backward(
@@ -145,12 +146,10 @@ def multilayer_backward(
     Returns:
         dx: (T, B, D); grads: a flat dict with params' keys; dh0: (L*K, B, H), for the LSTM (dh0, dc0).
     """
-    cell, K, caches = cache
+    cell, K, (T, B, H), caches = cache
     L = len(caches)
     if dc_n is not None and cell != "lstm":
         raise ValueError(f"dc_n is for the LSTM only, got cell={cell!r}")
-    first = caches[-1][0]
-    T, B, H = len(first.steps) if cell != "lstm" else first.tanh_c.shape[0], *_state_shape(first)
     dout = v.as_array("dout", dout)
     v.check_shape("dout", dout, ("T", "B", "K*H"), {"T": T, "B": B, "K*H": K * H})
     dhs, dcs = _initial("dh_n", dh_n, (L * K, B, H)), _initial("dc_n", dc_n, (L * K, B, H))
@@ -172,10 +171,3 @@ def multilayer_backward(
         dout = dlayer_in  # the gradient of this layer's input is the gradient of the layer below's output
     state = np.stack(dh0) if cell != "lstm" else (np.stack(dh0), np.stack(dc0))
     return np.ascontiguousarray(dout), grads, state
-
-
-def _state_shape(cache: Any) -> tuple[int, int]:
-    """(B, H) of a single-layer cache of any cell."""
-    if hasattr(cache, "tanh_c"):
-        return cache.tanh_c.shape[1:]
-    return cache.steps[0].h_prev.shape
