@@ -9,6 +9,7 @@ NumPy / torch per shape and the achieved GFLOP/s, counting 8*B*T*H*(2D+3H) FLOP 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -28,13 +29,36 @@ def flops(B: int, T: int, D: int, H: int) -> float:
 
 
 def blas_kernel() -> str:
-    """Which OpenBLAS kernel NumPy runs, from threadpoolctl when it is installed."""
+    """Which OpenBLAS kernel NumPy runs: threadpoolctl's report if installed, else OpenBLAS's own answer."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "unknown (threadpoolctl not installed)"
+        return _openblas_corename()
     info = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     return ", ".join(f"{p.get('internal_api')} {p.get('architecture')} x{p.get('num_threads')}" for p in info)
+
+
+def _openblas_corename() -> str:
+    """Ask the OpenBLAS library loaded into this process for its core name (what threadpoolctl does)."""
+    with open("/proc/self/maps") as maps:  # Linux only; elsewhere the kernel is reported unknown
+        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
+            name = f"{prefix}_get_corename{suffix}"
+            if hasattr(lib, name):
+                corename = getattr(lib, name)
+                corename.restype = ctypes.c_char_p
+                threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")()
+                return (
+                    f"openblas {corename().decode()} x{threads} (asked OpenBLAS; threadpoolctl not installed)"
+                )
+    return "unknown (no OpenBLAS found, threadpoolctl not installed)"
 
 
 def numpy_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
