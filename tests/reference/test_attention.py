@@ -134,3 +134,17 @@ def test_float32_is_kept(qkv):
     assert all(
         g.dtype == np.float32 for g in ref.dot_product_attention_backward(np.ones_like(context), cache)
     )
+
+
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_extreme_inputs_stay_finite(qkv, rng, scale):
+    query, keys, values = (a * scale for a in qkv)
+    params = ref.init_additive_attention(DK, DK, A, rng)
+    mask = _mask(rng)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        context, weights, cache = ref.dot_product_attention_forward(query, keys, values, mask)
+        grads = ref.dot_product_attention_backward(np.ones_like(context), cache)
+        context2, weights2, cache2 = ref.additive_attention_forward(query, keys, values, params, mask)
+        grads2 = ref.additive_attention_backward(np.ones_like(context2), cache2)
+    for array in [context, weights, *grads, context2, weights2, *grads2[:3], *grads2[3].values()]:
+        assert np.all(np.isfinite(array))
