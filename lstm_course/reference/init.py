@@ -44,7 +44,9 @@ def init_params(
     k = 1.0 / np.sqrt(H)
     GH = gates * H
     shapes = {"weight_ih": (GH, D), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
-    params = {name: rng.uniform(-k, k, size=shape).astype(dtype) for name, shape in shapes.items()}
+    params: dict[str, np.ndarray] = {
+        name: rng.uniform(-k, k, size=shape).astype(dtype) for name, shape in shapes.items()
+    }
     if forget_bias is not None:
         if cell != "lstm":
             raise ValueError(f"forget_bias applies to the LSTM only, got cell={cell!r}")

@@ -8,6 +8,7 @@ States are stacked as torch does: index l*K + k for layer l, direction k (0 forw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,8 +19,8 @@ from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
 
-_FORWARD = {"rnn": rnn_forward, "lstm": lstm_forward, "gru": gru_forward}
-_BACKWARD = {"rnn": rnn_backward, "lstm": lstm_backward, "gru": gru_backward}
+_FORWARD: dict[str, Callable[..., Any]] = {"rnn": rnn_forward, "gru": gru_forward}  # the LSTM has c too
+_BACKWARD: dict[str, Callable[..., Any]] = {"rnn": rnn_backward, "gru": gru_backward}
 
 
 class MultilayerCache(NamedTuple):
@@ -128,7 +129,7 @@ def multilayer_forward(
             layer_caches.append(cache)
         caches.append(layer_caches)
         layer_in = outs[0] if K == 1 else np.concatenate(outs, axis=2)  # (T, B, K*H)
-    state = np.stack(h_n) if cell != "lstm" else (np.stack(h_n), np.stack(c_n))
+    state: Any = np.stack(h_n) if cell != "lstm" else (np.stack(h_n), np.stack(c_n))
     return layer_in, state, MultilayerCache(cell, K, (x.shape[0], x.shape[1], H), caches)
 
 
@@ -153,9 +154,11 @@ def multilayer_backward(
     dout = v.as_array("dout", dout)
     v.check_shape("dout", dout, ("T", "B", "K*H"), {"T": T, "B": B, "K*H": K * H})
     dhs, dcs = _initial("dh_n", dh_n, (L * K, B, H)), _initial("dc_n", dc_n, (L * K, B, H))
-    grads, dh0, dc0 = {}, [None] * (L * K), [None] * (L * K)
+    grads: dict[str, np.ndarray] = {}
+    dh0: list[Any] = [None] * (L * K)  # filled per layer and direction
+    dc0: list[Any] = [None] * (L * K)
     for layer in reversed(range(L)):
-        dlayer_in = None
+        dlayer_in: Any = None
         for k in range(K):
             index, suffix = layer * K + k, f"_l{layer}" + ("_reverse" if k == 1 else "")
             d = dout[:, :, k * H : (k + 1) * H]  # this direction's share of the output
@@ -169,5 +172,5 @@ def multilayer_backward(
             dlayer_in = dx if dlayer_in is None else dlayer_in + dx  # both directions read the same input
             grads.update({name + suffix: value for name, value in g.items()})
         dout = dlayer_in  # the gradient of this layer's input is the gradient of the layer below's output
-    state = np.stack(dh0) if cell != "lstm" else (np.stack(dh0), np.stack(dc0))
-    return np.ascontiguousarray(dout), grads, state
+    dstate: Any = np.stack(dh0) if cell != "lstm" else (np.stack(dh0), np.stack(dc0))
+    return np.ascontiguousarray(dout), grads, dstate
