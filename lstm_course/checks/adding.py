@@ -4,8 +4,8 @@ The model: the LSTM over x (T, B, 2), then a dense head on the LAST hidden state
 (B, 1). Its parameters are one dict: the LSTM's ``weight_ih`` (4H, 2), ``weight_hh`` (4H, H), ``bias_ih``,
 ``bias_hh`` (4H,) and the head's ``head.weight`` (1, H), ``head.bias`` (1,).
 
-:func:`check_adding_model` checks the set-up (shapes, forget-gate bias, which step the head reads, the
-gradients); :func:`check_adding_training` grades by the result: the test MSE on fresh sequences must beat a
+``check_adding_model`` checks the set-up (shapes, forget-gate bias, which step the head reads, the
+gradients); ``check_adding_training`` grades by the result: the test MSE on fresh sequences must beat a
 target.
 """
 

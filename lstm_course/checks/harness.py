@@ -1,7 +1,7 @@
 """The machinery every exercise check shares: fresh seeds, calling student code, comparing arrays, diagnosing.
 
 A check is a list of named cases. Each case draws fresh random inputs, calls the student's function, and
-compares the result with :mod:`lstm_course.reference`. The first failing case raises :class:`CheckFailure` (an
+compares the result with ``lstm_course.reference``. The first failing case raises ``CheckFailure`` (an
 AssertionError, so nbval reports it) whose first line is the specific feedback; the seed that reproduces it
 follows. When every case passes, the check prints exactly one fixed line, ``✓ <name>: N/N checks passed``.
 
@@ -45,11 +45,11 @@ Case = tuple[str, Callable[[np.random.Generator], None]]
 
 
 def run_check(name: str, cases: Sequence[Case], seed: int | None = None, call: str | None = None) -> None:
-    """Run every case with an rng from ``seed``; print the success line or raise :class:`CheckFailure`.
+    """Run every case with an rng from ``seed``; print the success line or raise ``CheckFailure``.
 
     Args:
         name: what is checked, e.g. ``"lstm_step_forward"``; it appears in the success line.
-        cases: (label, case) pairs; a case takes an rng and raises :class:`Feedback` on a mistake.
+        cases: (label, case) pairs; a case takes an rng and raises ``Feedback`` on a mistake.
         seed: None draws a fresh one.
         call: how to re-run this check with the seed, e.g. ``"check_sigmoid(sigmoid, seed={seed})"``.
     """
@@ -170,7 +170,7 @@ def expect_array(
     variants: Sequence[tuple[str, Callable[[], Any]]] = (),
     time_axis: int | None = None,
 ) -> None:
-    """Raise :class:`Feedback` unless ``got`` matches ``expected`` in type, shape, dtype and values.
+    """Raise ``Feedback`` unless ``got`` matches ``expected`` in type, shape, dtype and values.
 
     Args:
         what: the output's name in the feedback, e.g. ``"h"`` or ``"grads['weight_ih']"``.
