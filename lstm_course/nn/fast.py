@@ -60,28 +60,26 @@ class LSTMFunction(torch.autograd.Function):
         hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
         cs = x.new_empty(T + 1, B, H)
         tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
-        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
         hs[0], cs[0] = h0, c0
+        # without padding the new states go straight into hs, cs; with it, into buffers blended below
+        h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
         w_hh_t = w_hh.t()
-        h_new, c_new = x.new_empty(B, H), x.new_empty(B, H)
         for t in range(T):
             a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1} + b
             a[:, : 2 * H].sigmoid_()  # i, f
             a[:, 2 * H : 3 * H].tanh_()  # g
             a[:, 3 * H :].sigmoid_()  # o
             i, f, g, o = a.chunk(4, dim=1)
-            torch.mul(f, cs[t], out=c_new).addcmul_(i, g)  # c = f * c_prev + i * g
-            torch.tanh(c_new, out=tanh_c[t])
-            torch.mul(o, tanh_c[t], out=h_new)  # h = o * tanh(c)
-            m = None if mask is None else mask[t]
-            keep_padded(c_new, cs[t], m, cs[t + 1])
-            keep_padded(h_new, hs[t], m, hs[t + 1])
-            if mask is not None:
-                torch.mul(h_new, m, out=out[t])  # padded steps output zeros
+            torch.mul(f, cs[t], out=c_new[t]).addcmul_(i, g)  # c = f * c_prev + i * g
+            torch.tanh(c_new[t], out=tanh_c[t])
+            torch.mul(o, tanh_c[t], out=h_new[t])  # h = o * tanh(c)
+            if mask is not None:  # a padded step keeps the old state
+                torch.where(mask[t], c_new[t], cs[t], out=cs[t + 1])
+                torch.where(mask[t], h_new[t], hs[t], out=hs[t + 1])
         ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tanh_c, mask)
         ctx.has_bias = b_ih is not None
-        out = hs[1:].clone() if out is None else out  # a copy: the caller may edit it in place
-        out = hs[1:].clone() if out is None else out
+        # the outputs are fresh tensors: the caller may edit them in place; padded steps output zeros
+        out = hs[1:].clone() if mask is None else h_new.mul_(mask)
         return out, hs[T].clone(), cs[T].clone()
 
     @staticmethod
