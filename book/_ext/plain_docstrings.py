@@ -3,6 +3,7 @@
 The docstrings are Google style and meant for ``help()``. Two things in plain text mean markup to
 reStructuredText and would break a strict build: ``|x|`` (a substitution) and ``name_`` (a hyperlink
 reference, e.g. ``torch.nn.utils.clip_grad_norm_``). Outside inline literals and roles they are escaped.
+And napoleon would read a colon in the first line of a constant's ``#:`` comment as "type: description".
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def _escape(chunk: str) -> str:
 
 def _process(app, what, name, obj, options, lines):
     lines[:] = [escape_plain(line) for line in lines]
+    if what in ("data", "attribute") and lines and ":" in lines[0]:
+        # napoleon reads "text: more" on an attribute's first line as "type: description" (and skips blank
+        # lines); an empty reST comment first keeps the sentence whole and renders as nothing
+        lines[:0] = ["..", ""]
 
 
 def setup(app):
