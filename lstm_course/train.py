@@ -13,7 +13,7 @@ import pickle
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,7 @@ def as_tensor(a, device: torch.device, float_dtype: torch.dtype) -> Tensor:
     return t.to(device=device, dtype=float_dtype if t.is_floating_point() else t.dtype)
 
 
-def clip_and_measure(params: list[Tensor], clip: float | None) -> float:
+def clip_and_measure(params: Sequence[Tensor], clip: float | None) -> float:
     """The total gradient norm before clipping; scales the gradients down to norm `clip` when it is set."""
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:

@@ -26,7 +26,7 @@ def set_forget_bias(module: nn.Module, value: float) -> int:
     for sub in module.modules():
         if not _is_lstm(sub):
             continue
-        H = sub.hidden_size
+        H = int(sub.hidden_size)  # type: ignore[arg-type]
         for name, param in sub.named_parameters(recurse=False):
             if name.startswith("bias_ih"):
                 param[H : 2 * H] = value

@@ -92,8 +92,9 @@ class _RecurrentBase(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
         suffix = self._suffixes(layer)[1 if reverse else 0]
-        get = lambda name: getattr(self, f"{name}{suffix}", None)  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
+        b_ih, b_hh = getattr(self, f"bias_ih{suffix}", None), getattr(self, f"bias_hh{suffix}", None)
+        return w_ih, w_hh, b_ih, b_hh
 
     @property
     def all_weights(self) -> list[list[Tensor]]:
@@ -180,7 +181,7 @@ class _RecurrentBase(nn.Module):
                 f"{owner}: input must be 3-D ({'(B, T, D)' if self.batch_first else '(T, B, D)'}) or "
                 f"unbatched 2-D (T, D), got shape {tuple(input.shape)}"
             )
-        check_dtype(input, self.weight_ih_l0, owner)
+        check_dtype(input, self.layer_weights(0)[0], owner)
         unbatched = input.dim() == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         B = x.shape[1]

@@ -42,9 +42,11 @@ class Seq2Seq(nn.Module):
         self.encoder = (LSTM if cell == "lstm" else GRU)(E, H)
         context = 0 if attention is None else H
         self.decoder = (LSTMCell if cell == "lstm" else GRUCell)(E + context, H)
-        self.attention = {"additive": lambda: AdditiveAttention(H, H, H), "dot": DotProductAttention}.get(
-            attention, lambda: None
-        )()
+        self.attention: nn.Module | None = None
+        if attention == "additive":
+            self.attention = AdditiveAttention(H, H, H)
+        elif attention == "dot":
+            self.attention = DotProductAttention()
         self.out = nn.Linear(H + context, tgt_vocab)
 
     def encode(self, src: Tensor, src_lengths: Tensor | Sequence[int] | None = None):
