@@ -79,9 +79,11 @@ def numpy_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
     return _time(run, warmup, iters) | {"kernel": blas_kernel()}
 
 
-def torch_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
+def torch_worker(shape: tuple[int, ...], warmup: int, iters: int, threads: int | None = None) -> dict:
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     B, T, D, H = shape
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(D, H)  # float32, time-major, as the reference
@@ -102,14 +104,15 @@ def torch_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
 def _time(run, warmup: int, iters: int) -> dict:
     for _ in range(warmup):
         run()
-    times, faults = [], []
+    times, cpu, faults = [], [], []
     for _ in range(iters):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)  # all threads of the process, user + system
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    return {"times": times, "page_faults": statistics.median(faults)}
+    return {"times": times, "cpu": cpu, "page_faults": statistics.median(faults)}
 
 
 def _spawn(engine: str, unset_blas: bool, shape: tuple[int, ...], args: argparse.Namespace) -> dict:
@@ -117,8 +120,10 @@ def _spawn(engine: str, unset_blas: bool, shape: tuple[int, ...], args: argparse
     if unset_blas:
         for name in BLAS_VARS:
             env.pop(name, None)
+    if args.threads:  # read by OpenBLAS when NumPy loads it; the torch worker calls set_num_threads
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.threads)
     command = [sys.executable, __file__, "--worker", engine, "--shape", ",".join(map(str, shape))]
-    command += ["--warmup", str(args.warmup), "--iters", str(args.iters)]
+    command += ["--warmup", str(args.warmup), "--iters", str(args.iters), "--threads", str(args.threads or 0)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -136,33 +141,38 @@ def drive(args: argparse.Namespace) -> None:
         f"(after {args.warmup} warm-up), alternating\n"
     )
     for shape in shapes:
-        results: dict[tuple[str, bool], list[float]] = {v: [] for v in variants}
+        results: dict[tuple[str, bool], dict[str, list[float]]] = {
+            v: {"times": [], "cpu": []} for v in variants
+        }
         notes: dict[tuple[str, bool], dict] = {}
         for _ in range(args.rounds):
             for variant in variants:
                 out = _spawn(*variant, shape, args)
-                results[variant] += out["times"]
+                results[variant]["times"] += out["times"]
+                results[variant]["cpu"] += out["cpu"]
                 notes[variant] = out
         _report(shape, results, notes)
 
 
 def _report(shape, results, notes) -> None:
-    B, T, D, H = shape
-    torch_ms = 1e3 * statistics.median(results[("torch", False)])
+    torch_ms = {key: statistics.median(results[("torch", False)][key]) for key in ("times", "cpu")}
     print(f"(B, T, D, H) = {shape}: {flops(*shape) / 1e9:.2f} GFLOP per forward+backward")
-    for (engine, unset), times in results.items():
-        ms = 1e3 * statistics.median(times)
+    for (engine, unset), measured in results.items():
+        ms = {key: statistics.median(measured[key]) for key in ("times", "cpu")}
         label = engine + (" (OPENBLAS_* unset)" if unset else "")
-        ratio = (
-            f"ratio {ms / torch_ms:4.2f} (target <= {TARGETS.get(shape, float('nan'))})"
-            if engine == "numpy"
-            else ""
-        )
+        gflops = flops(*shape) / ms["times"] / 1e9
         print(
-            f"  {label:28s} median {ms:8.1f} ms  {flops(*shape) / ms / 1e6:6.1f} GFLOP/s  "
-            f"page faults {notes[(engine, unset)]['page_faults']:7.0f}  {ratio}"
+            f"  {label:26s} median {1e3 * ms['times']:7.1f} ms  {gflops:6.1f} GFLOP/s  "
+            f"cpu {1e3 * ms['cpu']:7.1f} ms  page faults {notes[(engine, unset)]['page_faults']:6.0f}"
         )
-        print(f"  {'':28s} {notes[(engine, unset)]['kernel']}")
+        if engine == "numpy":
+            target = TARGETS.get(shape)
+            print(
+                f"  {'':26s} ratio to torch {ms['times'] / torch_ms['times']:4.2f}"
+                + (f" (target <= {target})" if target else "")
+                + f", in cpu time {ms['cpu'] / torch_ms['cpu']:4.2f}"
+            )
+        print(f"  {'':26s} {notes[(engine, unset)]['kernel']}")
     print()
 
 
@@ -175,6 +185,12 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=3, help="timed forward+backward runs per worker")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per worker")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads for both libraries (default 0: each library's own default)",
+    )
+    parser.add_argument(
         "--blas-env",
         choices=["as-set", "both"],
         default="both",
@@ -183,8 +199,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         shape = tuple(int(n) for n in args.shape.split(","))
-        worker = numpy_worker if args.worker == "numpy" else torch_worker
-        print(json.dumps(worker(shape, args.warmup, args.iters)))
+        if args.worker == "numpy":  # its thread count comes from OPENBLAS_NUM_THREADS, set by the driver
+            print(json.dumps(numpy_worker(shape, args.warmup, args.iters)))
+        else:
+            print(json.dumps(torch_worker(shape, args.warmup, args.iters, args.threads)))
     else:
         drive(args)
 
