@@ -212,6 +212,29 @@ def test_page(page_rel, server, browser):
     assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
 
 
+REMOTE_ASSET = re.compile(
+    r"<(?:script|img|iframe|source|audio|video|embed|link)\b[^>]*?"  # a tag that loads something
+    r"\b(?:src|href|srcset)=[\"'](?:https?:)?//",  # from another host
+    re.I,
+)
+REMOTE_CSS = re.compile(r"(?:url\(|@import)\s*[\"']?(?:https?:)?//", re.I)
+
+
+def test_no_page_or_stylesheet_references_a_remote_asset():
+    """Static check of the files: no script, stylesheet, image, font or frame from another host."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{NOT_BUILT}: run `make book` first")
+    problems = []
+    for path in HTML.rglob("*.html"):
+        for match in REMOTE_ASSET.finditer(path.read_text(encoding="utf-8")):
+            problems.append(f"{path.relative_to(HTML)}: {match.group(0)[:120]}")
+    for path in HTML.rglob("*.css"):
+        text = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8", errors="replace"), flags=re.S)
+        for match in REMOTE_CSS.finditer(text):
+            problems.append(f"{path.relative_to(HTML)}: {match.group(0)}")
+    assert not problems, "remote assets:\n  " + "\n  ".join(problems[:20])
+
+
 @pytest.mark.browser
 def test_search_works_offline(server, browser):
     """Sphinx's client-side search finds a chapter from the local index."""
