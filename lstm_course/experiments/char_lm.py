@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.models import CharLM
@@ -44,8 +44,8 @@ class CharLMResult:
     loss_by_context: dict[int, float]  # k -> validation loss of the next character after only k characters
 
 
-def next_char_loss(model: CharLM, x: Tensor, y: Tensor) -> Tensor:
-    """Mean cross-entropy of predicting y (T, B) from x (T, B), in nats per character."""
+def next_char_loss(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Mean cross-entropy of predicting y (T, B) from x (T, B) with a CharLM, in nats per character."""
     logits, _ = model(x)  # (T, B, V)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
