@@ -201,7 +201,7 @@ def lstm_backward(
     # feature-major, as in lstm_forward: views of the cache, copies of the incoming gradients
     gates_f, c_f = gates.transpose(0, 2, 1), c.transpose(0, 2, 1)  # (T, 4H, B), (T + 1, H, B)
     dh, dc = np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)  # (H, B) dL/dh_t, dL/dc_t
-    da = np.empty((T, B, 4 * H), h.dtype)  # dL/da_t for every step, batch-major for the products below
+    da = np.empty((4 * H, T, B), h.dtype)  # dL/da_t for every step: da[:, t] = da_t; (4H, T*B) after the loop
     da_t, tmp2 = np.empty((4 * H, B), h.dtype), np.empty((2 * H, B), h.dtype)
     tanh_c, tmp = np.empty((H, B), h.dtype), np.empty((H, B), h.dtype)
     di, df, dg, do = da_t[:H], da_t[H : 2 * H], da_t[2 * H : 3 * H], da_t[3 * H :]
@@ -224,14 +224,14 @@ def lstm_backward(
         dg *= np.subtract(1, np.multiply(g, g, out=tmp), out=tmp)  # g = tanh(a_g)
         do *= np.multiply(np.subtract(1, o, out=tmp), o, out=tmp)  # o = sigma(a_o)
         np.matmul(p["weight_hh"].T, da_t, out=dh)  # a = ... + W_hh h_prev
-        da[t] = da_t.T  # back to batch-major
+        da[:, t] = da_t
 
-    da_flat = da.reshape(T * B, 4 * H)
-    dx = (da_flat @ p["weight_ih"]).reshape(T, B, D)  # a = x W_ih^T + ...
-    db = da_flat.sum(axis=0)  # a = ... + b_ih + b_hh
+    da_flat = da.reshape(4 * H, T * B)  # the columns are every (t, b) pair
+    dx = (da_flat.T @ p["weight_ih"]).reshape(T, B, D)  # a = W_ih x + ...
+    db = da_flat.sum(axis=1)  # a = ... + b_ih + b_hh
     grads = {
-        "weight_ih": da_flat.T @ x.reshape(T * B, D),  # a = x W_ih^T + ...
-        "weight_hh": da_flat.T @ h[:T].reshape(T * B, H),  # a = ... + h_prev W_hh^T
+        "weight_ih": da_flat @ x.reshape(T * B, D),  # a = W_ih x + ...
+        "weight_hh": da_flat @ h[:T].reshape(T * B, H),  # a = ... + W_hh h_prev
         "bias_ih": db,
         "bias_hh": db.copy(),
     }
