@@ -27,8 +27,18 @@ $(MATHJAX): package.json
 	rm -rf book/_static/mathjax && mkdir -p book/_static
 	cp -r node_modules/mathjax/es5 book/_static/mathjax
 
+# The execution cache keys on a chapter's code cells only. When the package changes, every figure may change:
+# drop the cache and rebuild every page, so the book always shows the package as it is now.
+PACKAGE_HASH = $(shell find lstm_course -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+
 book: $(STAMP) $(MATHJAX)
-	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
+	@flags="$(BOOK_FLAGS)"; \
+	if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$(PACKAGE_HASH)" ]; then \
+	  echo "lstm_course changed since the last build: re-executing every chapter"; \
+	  rm -rf _build/.jupyter_cache; flags="$$flags --all"; \
+	fi; \
+	$(VENV)/bin/jupyter-book build . $$flags
+	@echo "$(PACKAGE_HASH)" > _build/.package-hash
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 chromium:
