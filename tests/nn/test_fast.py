@@ -23,7 +23,7 @@ def outputs_and_grads(module, x, hx, lengths):
     hx = tuple(h.clone().requires_grad_() for h in hx)
     out, final = module(x, hx if module.mode == "LSTM" else hx[0], lengths=lengths)
     final = final if isinstance(final, tuple) else (final,)
-    g = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    g = torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).view_as(out)
     ((out * g).sum() + sum((f.sin()).sum() for f in final)).backward()
     grads = [x.grad, *(h.grad for h in hx), *(p.grad for p in module.parameters())]
     return [out, *final], grads
@@ -95,3 +95,20 @@ def test_fast_output_may_be_edited_in_place():
         out.mul_(2).sum().backward()
     for p, q in zip(plain.parameters(), fast.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=1e-9)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_cuda_matches_cpu(mode):
+    """Plain and fast paths on CUDA give the CPU's numbers (float64), gradients included."""
+    plain, fast = twins(mode, num_layers=2, bidirectional=True)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    hx = [torch.randn(4, B, H, dtype=torch.float64) for _ in range(2 if mode == "LSTM" else 1)]
+    outs_cpu, grads_cpu = outputs_and_grads(plain, x, hx, LENGTHS)
+    for module in (plain, fast):
+        module.zero_grad()
+        module.cuda()
+        outs, grads = outputs_and_grads(module, x.cuda(), [h.cuda() for h in hx], LENGTHS)
+        for a, b in zip(outs_cpu + grads_cpu, outs + grads, strict=True):
+            torch.testing.assert_close(a, b.cpu(), rtol=0, atol=1e-9)
