@@ -104,3 +104,21 @@ def test_lstm_cache_has_named_fields(rng):
     np.testing.assert_array_equal(cache.c[-1], c_T)
     _, _, step = ref.lstm_step_forward(x[0], None, None, params)
     assert step._fields == ("x", "h_prev", "c_prev", "i", "f", "g", "o", "tanh_c", "params")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 1, 1), (2, 1, 3, 1), (3, 4, 1, 2)], ids=lambda s: "T{}B{}D{}H{}".format(*s)
+)
+def test_odd_shapes_and_strided_input_match_the_step_loop(cell, shape, rng, api):
+    """Edge sizes and a non-contiguous x (reversed in time, Fortran order) give the step loop's numbers."""
+    T_, B_, D_, H_ = shape
+    params = ref.init_params(cell, D_, H_, rng)
+    x = np.asfortranarray(rng.normal(size=(T_, B_, D_)))[::-1]
+    out, final, cache = api.seq_forward(cell, x, params)
+    states = [np.zeros((B_, H_))] * api.n_states(cell)
+    for t in range(T_):
+        states, _ = api.step_forward(cell, x[t], states, params)
+        np.testing.assert_allclose(out[t], states[0], rtol=1e-12, atol=1e-14)
+    dx, grads, _ = api.seq_backward(cell, np.ones_like(out), cache)
+    assert dx.shape == x.shape and all(grads[k].shape == params[k].shape for k in params)
