@@ -135,7 +135,8 @@ def lstm_forward(
         h0, c0: (B, H) the initial states; None means zeros.
 
     Returns:
-        out: (T, B, H) the hidden states h_1..h_T (a view into the cache: copy it before writing to it);
+        out: (T, B, H) the hidden states h_1..h_T, a read-only view into the cache (writing to it would
+            corrupt the backward pass; copy it first);
         (h_T, c_T): (B, H) each, the final states; the cache for :func:`lstm_backward`.
     """
     p, sizes = v.cell_params(params, 4)
@@ -169,7 +170,9 @@ def lstm_forward(
 
     # the cache holds (T, B, .) views of the feature-major arrays; lstm_backward transposes them back
     cache = LSTMCache(x, h, c.transpose(0, 2, 1), gates.transpose(0, 2, 1), p)
-    return h[1:], (h[T], c[T].T.copy()), cache
+    out = h[1:]
+    out.flags.writeable = False  # a view of the cache: an in-place edit would silently corrupt lstm_backward
+    return out, (h[T].copy(), c[T].T.copy()), cache
 
 
 def _check_sequence_grads(dout: Any, dh_T: Any, dc_T: Any, cache: LSTMCache) -> tuple[np.ndarray, ...]:
