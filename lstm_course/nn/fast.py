@@ -55,6 +55,14 @@ def keep_padded(new: Tensor, old: Tensor, m: Tensor | None, out: Tensor) -> None
         torch.where(m, new, old, out=out)
 
 
+def gate_scale(w: Tensor, H: int) -> Tensor:
+    """w (4H, ...) with the g rows doubled: then sigma over the whole (B, 4H) row gives sigma(2 a_g), and
+    tanh(a_g) = 2 sigma(2 a_g) - 1. Doubling is exact in floating point, so results are unchanged."""
+    w = w.clone()
+    w[2 * H : 3 * H] *= 2
+    return w
+
+
 class LSTMFunction(torch.autograd.Function):
     """LSTM layer, one direction: (x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T, c_T)."""
 
@@ -62,20 +70,19 @@ class LSTMFunction(torch.autograd.Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask):
         T, B, _ = x.shape
         H = h0.shape[-1]
-        gates = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, 4H), i f g o
+        bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)
+        gates = input_projection(x, gate_scale(w_ih, H), bias)  # (T, B, 4H), i f g o (g pre-doubled)
         hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
         cs = x.new_empty(T + 1, B, H)
         tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
         hs[0], cs[0] = h0, c0
         # without padding the new states go straight into hs, cs; with it, into buffers blended below
         h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
-        w_hh_t = w_hh.t()
+        w_hh_t = gate_scale(w_hh, H).t()
         for t in range(T):
-            a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1} + b
-            a[:, : 2 * H].sigmoid_()  # i, f
-            tanh_(a[:, 2 * H : 3 * H])  # g
-            a[:, 3 * H :].sigmoid_()  # o
+            a = gates[t].addmm_(hs[t], w_hh_t).sigmoid_()  # (B, 4H): sigma(W_ih x_t + W_hh h_{t-1} + b)
             i, f, g, o = a.chunk(4, dim=1)
+            g.mul_(2).sub_(1)  # g = tanh(a_g) = 2 sigma(2 a_g) - 1
             torch.mul(f, cs[t], out=c_new[t]).addcmul_(i, g)  # c = f * c_prev + i * g
             torch.mul(c_new[t], 2, out=tanh_c[t]).sigmoid_().mul_(2).sub_(1)  # tanh(c) = 2 sigma(2c) - 1
             torch.mul(o, tanh_c[t], out=h_new[t])  # h = o * tanh(c)
@@ -91,36 +98,51 @@ class LSTMFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout, dh_T, dc_T):
         x, w_ih, w_hh, gates, hs, cs, tanh_c, mask = ctx.saved_tensors
-        T = x.shape[0]
+        T, B, H = tanh_c.shape
         dgates = torch.empty_like(gates)  # (T, B, 4H): dL/d(pre-activation) of i, f, g, o
-        dh, dc = dh_T.clone(), dc_T.clone()  # dL/dh_t, dL/dc_t flowing back from step t+1
+        one = x.new_ones(B, H)
+        k = x.new_empty(B, H)  # o * tanh'(c): how dL/dh reaches c
+        m = None if mask is None else mask.to(x.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        if m is not None:
+            dout = dout * m  # a padded step outputs zeros: no gradient enters the layer there
+        dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
+        dh_prev = x.new_empty(B, H)
+        dc = dc_T.clone()  # dL/dc_t
         for t in reversed(range(T)):
-            i, f, g, o = gates[t].chunk(4, dim=1)
-            di, df, dg, do = dgates[t].chunk(4, dim=1)
-            dh_new = dh + dout[t]
-            if mask is not None:  # a padded step passed dh, dc straight through and produced no output
-                m = mask[t].to(x.dtype)
-                dh_new.mul_(m)
-                dc_skip, dc = dc * (1 - m), dc * m
+            s, d = gates[t], dgates[t]  # (B, 4H) activated gates i f g o, and their gradient to fill
+            i, f, g, o = s.chunk(4, dim=1)
+            di, df, dg, do = d.chunk(4, dim=1)
             tc = tanh_c[t]
-            torch.mul(dh_new, tc, out=do).mul_(o * (1 - o))  # h = o * tanh(c), o = sigma(.)
-            dc.addcmul_(dh_new, o * (1 - tc * tc))  # dc += dh * o * tanh'(c)
-            torch.mul(dc, g, out=di).mul_(i * (1 - i))  # c = f c_prev + i g: d/di = g, sigma' = i(1-i)
-            torch.mul(dc, cs[t], out=df).mul_(f * (1 - f))  # d/df = c_prev
-            torch.mul(dc, i, out=dg).mul_(1 - g * g)  # d/dg = i, tanh' = 1 - g^2
-            dc = dc * f  # dc_prev = dc * f
-            dh_prev = torch.mm(dgates[t], w_hh)  # dh_prev = dgates @ W_hh
-            if mask is not None:
-                dc += dc_skip
-                dh_prev.addcmul_(dh, 1 - m)
-            dh = dh_prev
+            # the local derivatives, first over the whole row block, then g's: the block is in cache
+            torch.addcmul(s, s, s, value=-1, out=d)  # sigma' = s (1 - s) = s - s^2 for i, f, o
+            torch.addcmul(one, g, g, value=-1, out=dg)  # g = tanh(.): tanh' = 1 - g^2
+            torch.addcmul(one, tc, tc, value=-1, out=k).mul_(o)  # h = o tanh(c): dh/dc = o (1 - tanh(c)^2)
+            if m is not None:
+                k.mul_(m[t])  # a padded step's dh does not reach c
+            dc.addcmul_(dh, k)  # dL/dc_t += dL/dh_t * o tanh'(c)
+            do.mul_(tc).mul_(dh)  # h = o tanh(c): dL/da_o = dh tanh(c) sigma'
+            di.mul_(g)  # c = f c_prev + i g: dc/di = g
+            df.mul_(cs[t])  # dc/df = c_prev
+            dg.mul_(i)  # dc/dg = i
+            d[:, : 3 * H].view(B, 3, H).mul_(dc.unsqueeze(1))  # times dL/dc for i, f, g in one op
+            if m is None:
+                dc.mul_(f)  # dL/dc_{t-1} = dL/dc_t * f
+            else:
+                d.mul_(m[t])  # a padded step has no gate gradient ...
+                dc.mul_(torch.where(mask[t], f, 1.0))  # ... and passes dL/dc straight through
+            # h_{t-1} enters a_t through W_hh: dL/dh_{t-1} = d @ W_hh, plus out_{t-1}'s gradient
+            if t > 0:
+                torch.addmm(dout[t - 1], d, w_hh, out=dh_prev)
+            else:
+                torch.mm(d, w_hh, out=dh_prev)
+            if m is not None:
+                dh_prev.addcmul_(dh, 1 - m[t])  # a padded step passes dL/dh straight through
+            dh, dh_prev = dh_prev, dh
         dx = input_grad(dgates, w_ih) if ctx.needs_input_grad[0] else None
         dw_ih = weight_grads(dgates, x)
         dw_hh = weight_grads(dgates, hs[:-1])
         db = dgates.sum(dim=(0, 1)) if ctx.has_bias else None
         return dx, dh, dc, dw_ih, dw_hh, db, db, None
-
-
 class GRUFunction(torch.autograd.Function):
     """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T)."""
 
