@@ -17,6 +17,8 @@ Double backward is not supported. Results equal the plain path to rounding (test
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
@@ -99,50 +101,89 @@ class LSTMFunction(torch.autograd.Function):
     def backward(ctx, dout, dh_T, dc_T):
         x, w_ih, w_hh, gates, hs, cs, tanh_c, mask = ctx.saved_tensors
         T, B, H = tanh_c.shape
-        dgates = torch.empty_like(gates)  # (T, B, 4H): dL/d(pre-activation) of i, f, g, o
-        one = x.new_ones(B, H)
-        k = x.new_empty(B, H)  # o * tanh'(c): how dL/dh reaches c
         m = None if mask is None else mask.to(x.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
         if m is not None:
             dout = dout * m  # a padded step outputs zeros: no gradient enters the layer there
+        # BPTT runs over chunks of steps; each chunk's gate gradients feed the weight-gradient matmuls while
+        # they are still in cache, and the (steps, B, 4H) buffer is reused instead of a (T, B, 4H) one
+        steps = max(1, min(T, CHUNK_ELEMENTS // (B * 4 * H)))
+        dgates_buf = x.new_empty(steps, B, 4 * H)  # dL/d(pre-activation) of i, f, g, o
+        bufs = StepBuffers(one=x.new_ones(B, H), k=x.new_empty(B, H))
+        spare = x.new_empty(B, H)  # receives dL/dh_{t-1}; swapped with dh every step
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        dw_ih, dw_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
+        db = x.new_zeros(4 * H) if ctx.has_bias else None
         dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
-        dh_prev = x.new_empty(B, H)
         dc = dc_T.clone()  # dL/dc_t
-        for t in reversed(range(T)):
-            s, d = gates[t], dgates[t]  # (B, 4H) activated gates i f g o, and their gradient to fill
-            i, f, g, o = s.chunk(4, dim=1)
-            di, df, dg, do = d.chunk(4, dim=1)
-            tc = tanh_c[t]
-            # the local derivatives, first over the whole row block, then g's: the block is in cache
-            torch.addcmul(s, s, s, value=-1, out=d)  # sigma' = s (1 - s) = s - s^2 for i, f, o
-            torch.addcmul(one, g, g, value=-1, out=dg)  # g = tanh(.): tanh' = 1 - g^2
-            torch.addcmul(one, tc, tc, value=-1, out=k).mul_(o)  # h = o tanh(c): dh/dc = o (1 - tanh(c)^2)
-            if m is not None:
-                k.mul_(m[t])  # a padded step's dh does not reach c
-            dc.addcmul_(dh, k)  # dL/dc_t += dL/dh_t * o tanh'(c)
-            do.mul_(tc).mul_(dh)  # h = o tanh(c): dL/da_o = dh tanh(c) sigma'
-            di.mul_(g)  # c = f c_prev + i g: dc/di = g
-            df.mul_(cs[t])  # dc/df = c_prev
-            dg.mul_(i)  # dc/dg = i
-            d[:, : 3 * H].view(B, 3, H).mul_(dc.unsqueeze(1))  # times dL/dc for i, f, g in one op
-            if m is None:
-                dc.mul_(f)  # dL/dc_{t-1} = dL/dc_t * f
-            else:
-                d.mul_(m[t])  # a padded step has no gate gradient ...
-                dc.mul_(torch.where(mask[t], f, 1.0))  # ... and passes dL/dc straight through
-            # h_{t-1} enters a_t through W_hh: dL/dh_{t-1} = d @ W_hh, plus out_{t-1}'s gradient
-            if t > 0:
-                torch.addmm(dout[t - 1], d, w_hh, out=dh_prev)
-            else:
-                torch.mm(d, w_hh, out=dh_prev)
-            if m is not None:
-                dh_prev.addcmul_(dh, 1 - m[t])  # a padded step passes dL/dh straight through
-            dh, dh_prev = dh_prev, dh
-        dx = input_grad(dgates, w_ih) if ctx.needs_input_grad[0] else None
-        dw_ih = weight_grads(dgates, x)
-        dw_hh = weight_grads(dgates, hs[:-1])
-        db = dgates.sum(dim=(0, 1)) if ctx.has_bias else None
+        for t1 in range(T, 0, -steps):  # the chunk of steps t0 <= t < t1, last chunk first
+            t0 = max(t1 - steps, 0)
+            dgates = dgates_buf[: t1 - t0]
+            for t in reversed(range(t0, t1)):
+                mt = None if m is None else (mask[t], m[t])
+                dout_prev = dout[t - 1] if t > 0 else None
+                state = (tanh_c[t], cs[t], dh, dc)
+                dh_prev = lstm_step_backward(
+                    dgates[t - t0], gates[t], state, w_hh, bufs, mt, dout_prev, out=spare
+                )
+                dh, spare = dh_prev, dh
+            dg2 = dgates.view(-1, 4 * H)  # ((t1 - t0) B, 4H)
+            dw_ih.addmm_(dg2.t(), x[t0:t1].reshape(-1, x.shape[-1]))  # dW_ih = sum_t dgates_t^T x_t
+            dw_hh.addmm_(dg2.t(), hs[t0:t1].reshape(-1, H))  # dW_hh = sum_t dgates_t^T h_{t-1}
+            if db is not None:
+                db.add_(dg2.sum(dim=0))  # db = sum_t sum_b dgates_t
+            if dx is not None:
+                torch.mm(dg2, w_ih, out=dx[t0:t1].view(-1, x.shape[-1]))  # dx_t = dgates_t @ W_ih
         return dx, dh, dc, dw_ih, dw_hh, db, db, None
+
+
+CHUNK_ELEMENTS = 1 << 20  # gate-gradient elements per BPTT chunk (4 MiB in float32): fits the L2/L3 caches
+
+
+class StepBuffers(NamedTuple):
+    """Scratch (B, H) tensors that every backward step reuses."""
+
+    one: Tensor  # ones
+    k: Tensor  # o * tanh'(c)
+
+
+def lstm_step_backward(d, s, state, w_hh, bufs, mt, dout_prev, out):
+    """One LSTM step backward. Fills d (B, 4H) with dL/d(pre-activation) of i, f, g, o; turns dc (B, H) into
+    dL/dc_{t-1} in place and writes dL/dh_{t-1} (B, H) into out, plus dout_prev (out_{t-1}'s gradient) if any.
+
+    s (B, 4H): the activated gates i f g o; state = (tanh(c_t), c_{t-1}, dL/dh_t, dL/dc_t), each (B, H);
+    mt: None, or (bool mask (B, 1), float mask (B, 1)) of this step."""
+    tc, c_prev, dh, dc = state
+    H = dh.shape[-1]
+    i, f, g, o = s.chunk(4, dim=1)
+    di, df, dg, do = d.chunk(4, dim=1)
+    k = bufs.k
+    # the local derivatives, first over the whole row block, then g's: the block is in cache
+    torch.addcmul(s, s, s, value=-1, out=d)  # sigma' = s (1 - s) = s - s^2 for i, f, o
+    torch.addcmul(bufs.one, g, g, value=-1, out=dg)  # g = tanh(.): tanh' = 1 - g^2
+    torch.addcmul(bufs.one, tc, tc, value=-1, out=k).mul_(o)  # h = o tanh(c): dh/dc = o (1 - tanh(c)^2)
+    if mt is not None:
+        k.mul_(mt[1])  # a padded step's dh does not reach c
+    dc.addcmul_(dh, k)  # dL/dc_t += dL/dh_t * o tanh'(c)
+    do.mul_(tc).mul_(dh)  # h = o tanh(c): dL/da_o = dh tanh(c) sigma'
+    di.mul_(g)  # c = f c_prev + i g: dc/di = g
+    df.mul_(c_prev)  # dc/df = c_prev
+    dg.mul_(i)  # dc/dg = i
+    d[:, : 3 * H].view(-1, 3, H).mul_(dc.unsqueeze(1))  # times dL/dc for i, f, g in one op
+    if mt is None:
+        dc.mul_(f)  # dL/dc_{t-1} = dL/dc_t * f
+    else:
+        d.mul_(mt[1])  # a padded step has no gate gradient ...
+        dc.mul_(torch.where(mt[0], f, 1.0))  # ... and passes dL/dc straight through
+    # h_{t-1} enters a_t through W_hh: dL/dh_{t-1} = d @ W_hh, plus out_{t-1} = h_{t-1}'s own gradient
+    if dout_prev is None:
+        torch.mm(d, w_hh, out=out)
+    else:
+        torch.addmm(dout_prev, d, w_hh, out=out)
+    if mt is not None:
+        out.addcmul_(dh, 1 - mt[1])  # a padded step passes dL/dh straight through
+    return out
+
+
 class GRUFunction(torch.autograd.Function):
     """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T)."""
 
