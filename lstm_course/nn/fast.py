@@ -23,12 +23,16 @@ import torch
 from torch import Tensor
 
 
-def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None) -> Tensor:
-    """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite."""
+def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None, out: Tensor | None = None) -> Tensor:
+    """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite
+    (or written into `out`, contiguous (T, B, G*H))."""
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    out = torch.mm(x2, w_ih.t()) if bias is None else torch.addmm(bias, x2, w_ih.t())  # (T*B, G*H)
-    return out.view(T, B, -1)
+    o = None if out is None else out.view(T * B, -1)
+    res = (
+        torch.mm(x2, w_ih.t(), out=o) if bias is None else torch.addmm(bias, x2, w_ih.t(), out=o)
+    )  # (T*B, G*H)
+    return res.view(T, B, -1)
 
 
 def weight_grads(dpre: Tensor, inputs: Tensor) -> Tensor:
@@ -73,7 +77,9 @@ class LSTMFunction(torch.autograd.Function):
         T, B, _ = x.shape
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)
-        gates = input_projection(x, gate_scale(w_ih, H), bias)  # (T, B, 4H), i f g o (g pre-doubled)
+        w_ih_s = gate_scale(w_ih, H)
+        gates = x.new_empty(T, B, 4 * H)  # i f g o: first the pre-activations (g doubled), then the gates
+        steps = chunk_steps(T, B, H)
         hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
         cs = x.new_empty(T + 1, B, H)
         tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
@@ -82,7 +88,15 @@ class LSTMFunction(torch.autograd.Function):
         h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
         w_hh_t = gate_scale(w_hh, H).t()
         for t in range(T):
-            a = gates[t].addmm_(hs[t], w_hh_t).sigmoid_()  # (B, 4H): sigma(W_ih x_t + W_hh h_{t-1} + b)
+            if (
+                t % steps == 0
+            ):  # W_ih x + b for the next chunk of steps in one matmul, so it is still in cache
+                chunk = slice(t, min(t + steps, T))
+                input_projection(x[chunk], w_ih_s, None, out=gates[chunk])
+            a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
+            if bias is not None:  # added here, in cache: a broadcast into the chunk costs a pass over memory
+                a.add_(bias)
+            a.sigmoid_()  # sigma(W_ih x_t + W_hh h_{t-1} + b), with sigma(2 a_g) for g
             i, f, g, o = a.chunk(4, dim=1)
             g.mul_(2).sub_(1)  # g = tanh(a_g) = 2 sigma(2 a_g) - 1
             torch.mul(f, cs[t], out=c_new[t]).addcmul_(i, g)  # c = f * c_prev + i * g
@@ -106,7 +120,7 @@ class LSTMFunction(torch.autograd.Function):
             dout = dout * m  # a padded step outputs zeros: no gradient enters the layer there
         # BPTT runs over chunks of steps; each chunk's gate gradients feed the weight-gradient matmuls while
         # they are still in cache, and the (steps, B, 4H) buffer is reused instead of a (T, B, 4H) one
-        steps = max(1, min(T, CHUNK_ELEMENTS // (B * 4 * H)))
+        steps = chunk_steps(T, B, H)
         dgates_buf = x.new_empty(steps, B, 4 * H)  # dL/d(pre-activation) of i, f, g, o
         bufs = StepBuffers(one=x.new_ones(B, H), k=x.new_empty(B, H))
         spare = x.new_empty(B, H)  # receives dL/dh_{t-1}; swapped with dh every step
@@ -136,7 +150,12 @@ class LSTMFunction(torch.autograd.Function):
         return dx, dh, dc, dw_ih, dw_hh, db, db, None
 
 
-CHUNK_ELEMENTS = 1 << 20  # gate-gradient elements per BPTT chunk (4 MiB in float32): fits the L2/L3 caches
+CHUNK_ELEMENTS = 1 << 20  # gate elements per chunk of steps (4 MiB in float32): stays in the L2/L3 caches
+
+
+def chunk_steps(T: int, B: int, H: int) -> int:
+    """How many steps of (B, 4H) gates make one cache-sized chunk (at least 1, at most T)."""
+    return max(1, min(T, CHUNK_ELEMENTS // (B * 4 * H)))
 
 
 class StepBuffers(NamedTuple):
