@@ -74,13 +74,17 @@ class LSTMFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask):
-        T, B, _ = x.shape
+        T, B, D = x.shape
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)
         w_ih_s = gate_scale(w_ih, H)
         gates = x.new_empty(T, B, 4 * H)  # i f g o: first the pre-activations (g doubled), then the gates
         steps = chunk_steps(T, B, H)
-        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}, the state entering step t
+        # row t of xh is [x_t, h_{t-1}]: the backward gets dW_ih and dW_hh from one matmul over it
+        xh = x.new_empty(T + 1, B, D + H)
+        xh[:T, :, :D] = x
+        xh[T, :, :D] = 0
+        hs = xh[:, :, D:]  # hs[t] = h_{t-1}, the state entering step t
         cs = x.new_empty(T + 1, B, H)
         tanh_c = x.new_empty(T, B, H)  # tanh(c_t) of the new cell state, before any padding blend
         hs[0], cs[0] = h0, c0
@@ -88,9 +92,7 @@ class LSTMFunction(torch.autograd.Function):
         h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
         w_hh_t = gate_scale(w_hh, H).t()
         for t in range(T):
-            if (
-                t % steps == 0
-            ):  # W_ih x + b for the next chunk of steps in one matmul, so it is still in cache
+            if t % steps == 0:  # W_ih x for the next chunk of steps in one matmul, so it is still in cache
                 chunk = slice(t, min(t + steps, T))
                 input_projection(x[chunk], w_ih_s, None, out=gates[chunk])
             a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
@@ -105,16 +107,19 @@ class LSTMFunction(torch.autograd.Function):
             if mask is not None:  # a padded step keeps the old state
                 torch.where(mask[t], c_new[t], cs[t], out=cs[t + 1])
                 torch.where(mask[t], h_new[t], hs[t], out=hs[t + 1])
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tanh_c, mask)
+        ctx.save_for_backward(xh, w_ih, w_hh, gates, cs, tanh_c, mask)
         ctx.has_bias = b_ih is not None
-        # the outputs are fresh tensors: the caller may edit them in place; padded steps output zeros
-        out = hs[1:].clone() if mask is None else h_new.mul_(mask)
-        return out, hs[T].clone(), cs[T].clone()
+        # the outputs are fresh contiguous tensors (the caller may edit them in place); padding outputs zeros
+        contiguous = torch.contiguous_format
+        out = hs[1:].clone(memory_format=contiguous) if mask is None else h_new.mul_(mask)
+        return out, hs[T].clone(memory_format=contiguous), cs[T].clone()
 
     @staticmethod
     def backward(ctx, dout, dh_T, dc_T):
-        x, w_ih, w_hh, gates, hs, cs, tanh_c, mask = ctx.saved_tensors
+        xh, w_ih, w_hh, gates, cs, tanh_c, mask = ctx.saved_tensors
         T, B, H = tanh_c.shape
+        D = xh.shape[-1] - H
+        x = xh[:, :, :D]  # (T + 1, B, D): x_t, and a zero row after the last step
         m = None if mask is None else mask.to(x.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
         if m is not None:
             dout = dout * m  # a padded step outputs zeros: no gradient enters the layer there
@@ -124,8 +129,8 @@ class LSTMFunction(torch.autograd.Function):
         dgates_buf = x.new_empty(steps, B, 4 * H)  # dL/d(pre-activation) of i, f, g, o
         bufs = StepBuffers(one=x.new_ones(B, H), k=x.new_empty(B, H))
         spare = x.new_empty(B, H)  # receives dL/dh_{t-1}; swapped with dh every step
-        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
-        dw_ih, dw_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
+        dx = x.new_empty(T, B, D) if ctx.needs_input_grad[0] else None
+        dw = x.new_zeros(4 * H, D + H)  # [dW_ih, dW_hh]
         db = x.new_zeros(4 * H) if ctx.has_bias else None
         dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         dc = dc_T.clone()  # dL/dc_t
@@ -141,12 +146,12 @@ class LSTMFunction(torch.autograd.Function):
                 )
                 dh, spare = dh_prev, dh
             dg2 = dgates.view(-1, 4 * H)  # ((t1 - t0) B, 4H)
-            dw_ih.addmm_(dg2.t(), x[t0:t1].reshape(-1, x.shape[-1]))  # dW_ih = sum_t dgates_t^T x_t
-            dw_hh.addmm_(dg2.t(), hs[t0:t1].reshape(-1, H))  # dW_hh = sum_t dgates_t^T h_{t-1}
+            dw.addmm_(dg2.t(), xh[t0:t1].view(-1, D + H))  # [dW_ih, dW_hh] = sum_t dgates_t^T [x_t, h_{t-1}]
             if db is not None:
                 db.add_(dg2.sum(dim=0))  # db = sum_t sum_b dgates_t
             if dx is not None:
-                torch.mm(dg2, w_ih, out=dx[t0:t1].view(-1, x.shape[-1]))  # dx_t = dgates_t @ W_ih
+                torch.mm(dg2, w_ih, out=dx[t0:t1].view(-1, D))  # dx_t = dgates_t @ W_ih
+        dw_ih, dw_hh = dw[:, :D].contiguous(), dw[:, D:].contiguous()
         return dx, dh, dc, dw_ih, dw_hh, db, db, None
 
 
