@@ -78,8 +78,12 @@ class LSTMFunction(torch.autograd.Function):
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)
         w_ih_s = gate_scale(w_ih, H)
-        gates = x.new_empty(T, B, 4 * H)  # i f g o: first the pre-activations (g doubled), then the gates
+        # gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps: the allocator
+        # reuses such blocks, while one (T, B, 4H) block is fresh memory, page faults, on every call
         steps = chunk_steps(T, B, H)
+        gates = [
+            x.new_empty(min(steps, T - t0), B, 4 * H) for t0 in range(0, T, steps)
+        ]  # step t: [t // steps]
         # row t of xh is [x_t, h_{t-1}]: the backward gets dW_ih and dW_hh from one matmul over it
         xh = x.new_empty(T + 1, B, D + H)
         xh[:T, :, :D] = x
@@ -93,9 +97,9 @@ class LSTMFunction(torch.autograd.Function):
         w_hh_t = gate_scale(w_hh, H).t()
         for t in range(T):
             if t % steps == 0:  # W_ih x for the next chunk of steps in one matmul, so it is still in cache
-                chunk = slice(t, min(t + steps, T))
-                input_projection(x[chunk], w_ih_s, None, out=gates[chunk])
-            a = gates[t].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
+                chunk = gates[t // steps]
+                input_projection(x[t : t + len(chunk)], w_ih_s, None, out=chunk)
+            a = gates[t // steps][t % steps].addmm_(hs[t], w_hh_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
             if bias is not None:  # added here, in cache: a broadcast into the chunk costs a pass over memory
                 a.add_(bias)
             a.sigmoid_()  # sigma(W_ih x_t + W_hh h_{t-1} + b), with sigma(2 a_g) for g
@@ -107,7 +111,7 @@ class LSTMFunction(torch.autograd.Function):
             if mask is not None:  # a padded step keeps the old state
                 torch.where(mask[t], c_new[t], cs[t], out=cs[t + 1])
                 torch.where(mask[t], h_new[t], hs[t], out=hs[t + 1])
-        ctx.save_for_backward(xh, w_ih, w_hh, gates, cs, tanh_c, mask)
+        ctx.save_for_backward(xh, w_ih, w_hh, cs, tanh_c, mask, *gates)
         ctx.has_bias = b_ih is not None
         # the outputs are fresh contiguous tensors (the caller may edit them in place); padding outputs zeros
         contiguous = torch.contiguous_format
@@ -116,7 +120,7 @@ class LSTMFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dh_T, dc_T):
-        xh, w_ih, w_hh, gates, cs, tanh_c, mask = ctx.saved_tensors
+        xh, w_ih, w_hh, cs, tanh_c, mask, *gates = ctx.saved_tensors
         T, B, H = tanh_c.shape
         D = xh.shape[-1] - H
         x = xh[:, :, :D]  # (T + 1, B, D): x_t, and a zero row after the last step
@@ -134,15 +138,15 @@ class LSTMFunction(torch.autograd.Function):
         db = x.new_zeros(4 * H) if ctx.has_bias else None
         dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         dc = dc_T.clone()  # dL/dc_t
-        for t1 in range(T, 0, -steps):  # the chunk of steps t0 <= t < t1, last chunk first
-            t0 = max(t1 - steps, 0)
+        for t0 in reversed(range(0, T, steps)):  # the forward's chunks of steps t0 <= t < t1, last first
+            t1 = min(t0 + steps, T)
             dgates = dgates_buf[: t1 - t0]
             for t in reversed(range(t0, t1)):
                 mt = None if m is None else (mask[t], m[t])
                 dout_prev = dout[t - 1] if t > 0 else None
                 state = (tanh_c[t], cs[t], dh, dc)
                 dh_prev = lstm_step_backward(
-                    dgates[t - t0], gates[t], state, w_hh, bufs, mt, dout_prev, out=spare
+                    dgates[t - t0], gates[t // steps][t - t0], state, w_hh, bufs, mt, dout_prev, out=spare
                 )
                 dh, spare = dh_prev, dh
             dg2 = dgates.view(-1, 4 * H)  # ((t1 - t0) B, 4H)
