@@ -2,12 +2,13 @@
 
 Three things make it fast, each mirroring the NumPy reference's forward/backward pair:
 
-1. The input projection W_ih x_t + b of ALL T steps is one (T*B, D) @ (D, G*H) matmul before the loop;
-   only the recurrent matmul h_{t-1} @ W_hh^T stays inside it.
+1. The input projection W_ih x_t + b of many steps is one big matmul (for the LSTM per cache-sized chunk of
+   steps, for the GRU and RNN all T at once); only the recurrent matmul h_{t-1} @ W_hh^T runs per step.
 2. Every gate is fused into one (B, G*H) block, updated in place (sigmoid_, tanh_, addcmul_) in preallocated
    buffers, so each step launches a handful of kernels and allocates almost nothing.
 3. A ``torch.autograd.Function`` per cell runs BPTT by hand: autograd records ONE node per layer and direction
-   instead of ~15 per step, and the weight gradients are again single big matmuls after the backward loop.
+   instead of ~15 per step, and the weight gradients are again big matmuls (the LSTM's per chunk of steps,
+   while the chunk's gate gradients are in cache; on a machine with slow memory that matters more than FLOPs).
 
 The Functions take time-major x (T, B, D), initial states (B, H), the weights, and an optional bool mask
 (T, B, 1) (False on padded steps, which keep the state and output zeros). A reverse direction flips time
@@ -78,12 +79,11 @@ class LSTMFunction(torch.autograd.Function):
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)
         w_ih_s = gate_scale(w_ih, H)
-        # gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps: the allocator
-        # reuses such blocks, while one (T, B, 4H) block is fresh memory, page faults, on every call
+        # gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps, step t in
+        # gates[t // steps]: the allocator reuses such blocks, while one (T, B, 4H) block would be fresh
+        # memory (page faults) on every call
         steps = chunk_steps(T, B, H)
-        gates = [
-            x.new_empty(min(steps, T - t0), B, 4 * H) for t0 in range(0, T, steps)
-        ]  # step t: [t // steps]
+        gates = [x.new_empty(min(steps, T - t0), B, 4 * H) for t0 in range(0, T, steps)]
         # row t of xh is [x_t, h_{t-1}]: the backward gets dW_ih and dW_hh from one matmul over it
         xh = x.new_empty(T + 1, B, D + H)
         xh[:T, :, :D] = x
