@@ -172,3 +172,24 @@ def gate_summary(
 
 
 PLACES = ("new subject", "before a scored word", "other words")
+
+
+#: Each gate story: (gate, where the story says it acts, +1 if it should be higher there, -1 if lower).
+GATE_STORIES = {
+    "forget gate clears the old subject": ("f", "new subject", -1),
+    "input gate writes the new subject": ("i", "new subject", +1),
+    "output gate exposes memory for a prediction": ("o", "before a scored word", +1),
+}
+
+
+def check_gate_stories(summary: dict[str, dict[str, float]], margin: float = 0.05) -> dict[str, tuple]:
+    """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, whether it holds).
+
+    A story holds when the gate differs from its value on other words by more than ``margin`` in the story's
+    direction.
+    """
+    checks = {}
+    for name, (gate, place, sign) in GATE_STORIES.items():
+        there, elsewhere = summary[gate][place], summary[gate]["other words"]
+        checks[name] = (there, elsewhere, bool(sign * (there - elsewhere) > margin))
+    return checks

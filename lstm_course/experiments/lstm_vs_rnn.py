@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from lstm_course.experiments.gates import accuracy_by_lag
+from lstm_course.experiments.gradient_flow import decay_per, jacobian_norms
+from lstm_course.experiments.threads import torch_threads
 from lstm_course.tasks.grammar import GrammarBatch
 
 
@@ -27,11 +29,12 @@ def seconds_per_step(
     """The median wall time of one forward + backward pass of ``loss_fn`` on the batch (x, y)."""
     x_t, y_t = torch.as_tensor(x), torch.as_tensor(y)
     times = []
-    for _ in range(repeats + 1):  # the first pass warms up and is dropped
-        start = time.perf_counter()
-        model.zero_grad()
-        loss_fn(model, x_t, y_t).backward()
-        times.append(time.perf_counter() - start)
+    with torch_threads(1):  # as the experiments train: tiny models run fastest on one thread
+        for _ in range(repeats + 1):  # the first pass warms up and is dropped
+            start = time.perf_counter()
+            model.zero_grad()
+            loss_fn(model, x_t, y_t).backward()
+            times.append(time.perf_counter() - start)
     model.zero_grad()
     return float(np.median(times[1:]))
 
@@ -44,16 +47,19 @@ def comparison_rows(
     *,
     short: tuple[int, int] = (0, 4),
     long: tuple[int, int] = (12, 100),
+    timing_batch: int = 32,
 ) -> dict[str, dict[str, float]]:
-    """One column per model: parameters, ms per training step on ``test``, accuracy at short and long lags
-    (lags in [lo, hi)), and the gradient's decay factor per 10 steps (given, from ``gradient_flow``)."""
+    """One column per model: parameters, ms per training step (one thread, the first ``timing_batch`` stories
+    of ``test``), accuracy on ``test`` at short and long lags (lags in [lo, hi)), and the gradient's decay
+    factor per 10 steps (given, from ``gradient_flow``)."""
     rows: dict[str, dict[str, float]] = {}
     for label, model in models.items():
         acc = accuracy_by_lag(model, test, bins=(short[0], short[1], long[0], long[1]))
         short_key, long_key = f"{short[0]}-{short[1] - 1}", f"{long[0]}-{long[1] - 1}"
         rows[label] = {
             "parameters": parameter_count(model),
-            "ms per step": 1e3 * seconds_per_step(model, test.x, test.y, loss_fn),
+            "ms per step": 1e3
+            * seconds_per_step(model, test.x[:, :timing_batch], test.y[:, :timing_batch], loss_fn),
             f"accuracy, lag {short[0]}-{short[1] - 1}": acc[short_key][0],
             f"accuracy, lag {long[0]}+": acc[long_key][0],
             "gradient x per 10 steps": decay_per_10[label],
@@ -76,3 +82,12 @@ def _fmt(value: float) -> str:
     if isinstance(value, (int, np.integer)):
         return f"{value:,}"
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}"
+
+
+def trained_gradient_decay(model: torch.nn.Module, x: np.ndarray, every: int = 10) -> float:
+    """Factor per ``every`` steps of ||dh_T/dx_t|| of a trained one-layer RNN or LSTM on x (T, D)."""
+    rnn = model.rnn
+    cell = "lstm" if rnn.weight_hh_l0.shape[0] == 4 * rnn.hidden_size else "rnn"
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    params = {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
+    return decay_per(jacobian_norms(cell, params, x).input, every=every)

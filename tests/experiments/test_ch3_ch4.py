@@ -9,6 +9,7 @@ from lstm_course.experiments.clipping import first_gradient_norm, train_with_and
 from lstm_course.experiments.gates import (
     PLACES,
     accuracy_by_lag,
+    check_gate_stories,
     gate_summary,
     gate_trace,
     saturation,
@@ -228,3 +229,17 @@ def test_three_implementations_agree():
     gaps = three_lstms(T=4)
     for per_output in gaps.values():
         assert max(per_output.values()) < 1e-12
+
+
+def test_gate_story_checks_follow_the_sign_and_margin():
+    summary = {
+        "f": {"new subject": 0.5, "before a scored word": 0.7, "other words": 0.7},
+        "i": {"new subject": 0.72, "before a scored word": 0.7, "other words": 0.7},
+        "o": {"new subject": 0.7, "before a scored word": 0.9, "other words": 0.7},
+    }
+    checks = check_gate_stories(summary, margin=0.05)
+    assert checks["forget gate clears the old subject"] == (0.5, 0.7, True)
+    assert checks["input gate writes the new subject"][2] is False  # 0.02 is within the margin
+    assert checks["output gate exposes memory for a prediction"][2] is True
+    summary["f"]["new subject"] = 0.9  # higher, the wrong direction
+    assert check_gate_stories(summary)["forget gate clears the old subject"][2] is False
