@@ -136,7 +136,7 @@ def lstm_forward(
 
     Returns:
         out: (T, B, H) the hidden states h_1..h_T, a read-only view into the cache (writing to it would
-            corrupt the backward pass; copy it first);
+        corrupt the backward pass; copy it first);
         (h_T, c_T): (B, H) each, the final states; the cache for :func:`lstm_backward`.
     """
     p, sizes = v.cell_params(params, 4)
