@@ -26,7 +26,7 @@ def test_predicting_the_mean_scores_the_baseline(rng):
 def test_same_seed_same_batch():
     a = adding_batch(4, 20, np.random.default_rng(3))
     b = adding_batch(4, 20, np.random.default_rng(3))
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)
 
 
