@@ -32,13 +32,15 @@ class SequenceRegressor(nn.Module):
         super().__init__()
         self.cell = cell
         self.rnn = make_recurrent(cell, input_size, hidden_size, num_layers, **kwargs)
-        self.head = nn.Linear(hidden_size, output_size)
+        self.directions = 2 if kwargs.get("bidirectional") else 1
+        self.head = nn.Linear(self.directions * hidden_size, output_size)
 
     def forward(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        """x (T, B, D), optional lengths (B,) -> (B, output_size), from each sequence's last real step."""
+        """x (T, B, D), optional lengths (B,) -> (B, output_size), from each sequence's last real step
+        (bidirectional: the forward direction's last state beside the reverse direction's first)."""
         _, state = self.rnn(x, lengths=lengths)
-        h_n = state[0] if isinstance(state, tuple) else state  # (L, B, H)
-        return self.head(h_n[-1])
+        h_n = state[0] if isinstance(state, tuple) else state  # (L*K, B, H)
+        return self.head(torch.cat(h_n[-self.directions :].unbind(0), dim=-1))  # top layer: (B, K*H)
 
 
 class SequenceTagger(nn.Module):

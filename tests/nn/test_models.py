@@ -26,6 +26,14 @@ def test_sequence_regressor_uses_last_hidden_state(cell):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_bidirectional_regressor_reads_both_directions(cell):
+    model = our.SequenceRegressor(cell, D, H, 1, num_layers=2, bidirectional=True)
+    x = torch.randn(T, B, D)
+    out, _ = model.rnn(x)  # (T, B, 2H): forward half ends at t = T-1, reverse half at t = 0
+    torch.testing.assert_close(model(x), model.head(torch.cat([out[-1, :, :H], out[0, :, H:]], dim=-1)))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_sequence_tagger_shapes(cell):
     model = our.SequenceTagger(cell, D, H, 5, bidirectional=True)
     assert model(torch.randn(T, B, D)).shape == (T, B, 5)
