@@ -13,13 +13,13 @@ import numpy as np
 from . import _validate as v
 
 
-def _check_params(params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _check_params(params: Mapping[str, np.ndarray], name: str = "params") -> dict[str, np.ndarray]:
     if not isinstance(params, Mapping) or not params:
-        raise TypeError(f"params must be a non-empty dict of float arrays, got {type(params).__name__}")
+        raise TypeError(f"{name} must be a non-empty dict of float arrays, got {type(params).__name__}")
     for key, value in params.items():
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             raise TypeError(
-                f"params[{key!r}] must be a float ndarray (it is updated in place), got {type(value)}"
+                f"{name}[{key!r}] must be a float ndarray (it is updated in place), got {type(value)}"
             )
     return dict(params)
 
@@ -45,7 +45,7 @@ class SGD:
     """
 
     def __init__(self, params: dict[str, np.ndarray], lr: float, momentum: float = 0.0) -> None:
-        if lr <= 0 or momentum < 0:
+        if not lr > 0 or not momentum >= 0:  # written so that NaN is refused too
             raise ValueError(f"lr must be > 0 and momentum >= 0, got lr={lr}, momentum={momentum}")
         self.params, self.lr, self.momentum = _check_params(params), lr, momentum
         self.buffers: dict[str, np.ndarray] = {}
@@ -77,7 +77,7 @@ class Adam:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        if lr <= 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or eps < 0:
+        if not lr > 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or not eps >= 0:  # NaN refused too
             raise ValueError(f"need lr > 0, 0 <= betas < 1, eps >= 0; got lr={lr}, betas={betas}, eps={eps}")
         self.params, self.lr, self.betas, self.eps = _check_params(params), lr, betas, eps
         self.m = {key: np.zeros_like(value) for key, value in self.params.items()}
@@ -105,13 +105,13 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float, error_if_nonfi
     Returns:
         The total norm before clipping.
     """
-    if max_norm <= 0:
+    if not max_norm > 0:  # written so that NaN is refused too
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    arrays = [v.as_array(f"grads[{key!r}]", value) for key, value in grads.items()]
+    arrays = list(_check_params(grads, "grads").values())  # float ndarrays: they are scaled in place
     total = float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
     if not np.isfinite(total) and error_if_nonfinite:
         raise FloatingPointError(f"the total gradient norm is {total}; grads hold NaN or inf")
     coef = min(1.0, max_norm / (total + 1e-6))
-    for value in grads.values():
+    for value in arrays:
         value *= coef
     return total

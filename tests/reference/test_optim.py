@@ -69,3 +69,24 @@ def test_bad_input(rng):
         ref.SGD({"w": [1.0, 2.0]}, lr=0.1)
     with pytest.raises(ValueError, match="lr must be > 0"):
         ref.SGD(params, lr=-1)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: ref.SGD(p, lr=float("nan")),
+        lambda p: ref.Adam(p, lr=float("nan")),
+        lambda p: ref.Adam(p, eps=float("nan")),
+        lambda p: ref.clip_grad_norm(p, float("nan")),
+    ],
+    ids=["sgd-lr", "adam-lr", "adam-eps", "clip-max_norm"],
+)
+def test_nan_hyperparameters_are_refused(make):
+    with pytest.raises(ValueError, match="lr|eps|max_norm"):
+        make({"w": np.ones(3)})
+
+
+@pytest.mark.parametrize("bad", [{"w": np.ones(3, dtype=int)}, {"w": [1.0, 2.0]}], ids=["int", "list"])
+def test_clip_grad_norm_refuses_grads_it_cannot_scale_in_place(bad):
+    with pytest.raises(TypeError, match=r"grads\['w'\] must be a float ndarray"):
+        ref.clip_grad_norm(bad, 1.0)
