@@ -175,10 +175,11 @@ def additive_attention_forward(
     Returns:
         context: (B, Tq, Dv); weights: (B, Tq, Tk); the cache for the backward.
     """
-    q, k = v.as_array("query", query), v.as_array("keys", keys)
-    p = _additive_params(params, q.shape[-1], k.shape[-1])
-    query, keys, values = _inputs(query, keys, values, tuple(p.values()))
-    p = v.cast_params(p, query.dtype)
+    query, keys, values = _inputs(query, keys, values)  # shapes first: the parameters' shapes depend on them
+    p = _additive_params(params, query.shape[2], keys.shape[2])
+    dtype = v.float_dtype(query, keys, values, *p.values())
+    query, keys, values = (a.astype(dtype, copy=False) for a in (query, keys, values))
+    p = v.cast_params(p, dtype)
     hidden = np.tanh(
         (query @ p["W_q"].T)[:, :, None, :] + (keys @ p["W_k"].T)[:, None, :, :]
     )  # (B, Tq, Tk, A)

@@ -148,3 +148,11 @@ def test_extreme_inputs_stay_finite(qkv, rng, scale):
         grads2 = ref.additive_attention_backward(np.ones_like(context2), cache2)
     for array in [context, weights, *grads, context2, weights2, *grads2[:3], *grads2[3].values()]:
         assert np.all(np.isfinite(array))
+
+
+@pytest.mark.parametrize("query", [np.float64(1.0), np.ones((2, 3))], ids=["0-d", "2-d"])
+def test_additive_attention_blames_a_bad_query_not_the_params(query, rng):
+    params = ref.init_additive_attention(3, 3, 4, rng)
+    keys = values = rng.standard_normal((2, 5, 3))
+    with pytest.raises(ValueError, match=r"query must have shape \(B, Tq, Dq\)"):
+        ref.additive_attention_forward(query, keys, values, params)
