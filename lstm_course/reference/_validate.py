@@ -137,3 +137,10 @@ def optional_grad(name: str, value: Any, shape: tuple[int, ...], letters: str, d
     spec = tuple(letters.split(","))
     check_shape(name, array, spec, dict(zip(spec, shape, strict=True)))
     return array.astype(dtype, copy=False)
+
+
+def positive_int(name: str, value: object) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` when it is not a positive integer (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)

@@ -7,12 +7,6 @@ import numpy as np
 from . import _validate as v
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def init_params(
     cell: str,
     input_size: int,
@@ -36,7 +30,7 @@ def init_params(
         weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,).
     """
     gates = v.check_cell(cell)
-    D, H = _positive_int("input_size", input_size), _positive_int("hidden_size", hidden_size)
+    D, H = v.positive_int("input_size", input_size), v.positive_int("hidden_size", hidden_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     if np.dtype(dtype).kind != "f":
@@ -72,7 +66,7 @@ def init_multilayer_params(
     ``bidirectional``, the same with the suffix ``_reverse``. Layer 0 has weight_ih (G*H, D); later layers
     take the previous layer's output, so weight_ih (G*H, H) or (G*H, 2H) when bidirectional.
     """
-    num_layers = _positive_int("num_layers", num_layers)
+    num_layers = v.positive_int("num_layers", num_layers)
     directions = 2 if bidirectional else 1
     params: dict[str, np.ndarray] = {}
     for layer in range(num_layers):

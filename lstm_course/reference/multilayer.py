@@ -100,12 +100,12 @@ def multilayer_forward(
         h0: (L*K, B, H) initial hidden states (None: zeros). c0: the same for the LSTM's cells.
 
     Returns:
-        out: (T, B, K*H) the last layer's outputs; h_n: (L*K, B, H) the final states, for the LSTM (h_n, c_n);
-        and the cache for :func:`multilayer_backward`.
+        out: (T, B, K*H) the last layer's outputs (it may share memory with the cache and be read-only, as
+        :func:`lstm_forward`'s is: copy it before editing); h_n: (L*K, B, H) the final states, for the LSTM
+        (h_n, c_n); and the cache for :func:`multilayer_backward`.
     """
     gates = v.check_cell(cell)
-    if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
-        raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+    num_layers = v.positive_int("num_layers", num_layers)
     if c0 is not None and cell != "lstm":
         raise ValueError(f"c0 is for the LSTM only, got cell={cell!r}")
     K = 2 if bidirectional else 1

@@ -80,3 +80,12 @@ def test_bad_input(cell, rng):
     if cell != "lstm":
         with pytest.raises(ValueError, match="c0 is for the LSTM only"):
             ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False, c0=np.zeros((2, B, H)))
+
+
+def test_num_layers_accepts_numpy_ints_and_refuses_bools(rng):
+    params = ref.init_multilayer_params("gru", 3, 4, rng, num_layers=1, bidirectional=False)
+    x = rng.standard_normal((2, 1, 3))
+    out, _, _ = ref.multilayer_forward("gru", x, params, num_layers=np.int64(1), bidirectional=False)
+    assert out.shape == (2, 1, 4)
+    with pytest.raises(ValueError, match="num_layers must be a positive int"):
+        ref.multilayer_forward("gru", x, params, num_layers=True, bidirectional=False)
