@@ -60,7 +60,7 @@ lab: $(STAMP)
 	@mkdir -p $(dir $(LAB_OVERRIDES))
 	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers":' \
 	  '{"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
-	$(VENV)/bin/jupyter lab $(LAB_FLAGS) book/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) .
 
 exercises: $(STAMP)
 	$(VENV)/bin/lstm-course build-exercises
