@@ -134,42 +134,44 @@ def fit(
     history = History()
     bar = _progress_bar(config)
     start = time.perf_counter()
-    for step in range(config.steps):
-        x, y = batch_fn(rng)
-        x, y = as_tensor(x, device, float_dtype), as_tensor(y, device, float_dtype)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model, x, y)
-        value = float(loss.detach())
-        norm = math.nan
-        if math.isfinite(value):
-            loss.backward()
-            norm = clip_and_measure(params, config.clip)
-        if not (math.isfinite(value) and math.isfinite(norm)):
-            what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
-            if config.on_nonfinite == "raise":
-                raise FloatingPointError(
-                    f"fit: {what} at step {step} (on_nonfinite='stop' records it instead)"
-                )
+    try:
+        for step in range(config.steps):
+            x, y = batch_fn(rng)
+            x, y = as_tensor(x, device, float_dtype), as_tensor(y, device, float_dtype)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model, x, y)
+            value = float(loss.detach())
+            norm = math.nan
+            if math.isfinite(value):
+                loss.backward()
+                norm = clip_and_measure(params, config.clip)
+            if not (math.isfinite(value) and math.isfinite(norm)):
+                what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
+                if config.on_nonfinite == "raise":
+                    raise FloatingPointError(
+                        f"fit: {what} at step {step} (on_nonfinite='stop' records it instead)"
+                    )
+                history.loss.append(value)
+                history.grad_norm.append(norm)
+                history.stopped = "nonfinite"
+                break
+            optimizer.step()
             history.loss.append(value)
             history.grad_norm.append(norm)
-            history.stopped = "nonfinite"
-            break
-        optimizer.step()
-        history.loss.append(value)
-        history.grad_norm.append(norm)
-        history.steps = step + 1
+            history.steps = step + 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            if _reached_target(history.loss, config):
+                history.stopped = "target"
+                break
+            if config.time_limit_s is not None and time.perf_counter() - start >= config.time_limit_s:
+                history.stopped = "time"
+                break
+    finally:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
-        if _reached_target(history.loss, config):
-            history.stopped = "target"
-            break
-        if config.time_limit_s is not None and time.perf_counter() - start >= config.time_limit_s:
-            history.stopped = "time"
-            break
+            bar.close()
     history.seconds = time.perf_counter() - start
-    if bar is not None:
-        bar.close()
     return history
 
 

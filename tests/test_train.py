@@ -178,3 +178,25 @@ def test_load_refuses_a_malicious_pickle(tmp_path, writer):
     if writer == "pickle":  # the payload is real: a plain unpickler would have run it
         pickle.loads(path.read_bytes())
         assert marker.exists()
+
+
+def test_progress_bar_closed_when_fit_raises(monkeypatch):
+    import lstm_course.train as train
+
+    class Bar:
+        closed = False
+
+        def update(self, n):
+            pass
+
+        def set_postfix(self, **kwargs):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    bar = Bar()
+    monkeypatch.setattr(train, "_progress_bar", lambda config: bar)
+    with pytest.raises(FloatingPointError, match="step 0"):
+        fit(small_model(), batches, lambda m, x, y: torch.tensor(math.nan, requires_grad=True), cfg())
+    assert bar.closed

@@ -174,7 +174,11 @@ class LSTMCell(_CellBase):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError("LSTMCell: hx must be a tuple (h, c) of two tensors or None")
         x, h, unbatched = self._batched(input, None if hx is None else hx[0], "hx[0] (h)")
-        _, c, _ = self._batched(input, None if hx is None else hx[1], "hx[1] (c)")
+        if hx is None:
+            c = torch.zeros_like(h)  # (B, H)
+        else:
+            check_state(hx[1], (h.shape[1],) if unbatched else tuple(h.shape), "hx[1] (c)", "LSTMCell")
+            c = hx[1].unsqueeze(0) if unbatched else hx[1]
         h, c = lstm_step(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 

@@ -21,12 +21,12 @@ def check_input_size(input: Tensor, input_size: int, owner: str) -> None:
         )
 
 
-def check_dtype(input: Tensor, weight: Tensor, owner: str) -> None:
-    """Raise unless input has the parameters' dtype (a float64 model wants float64 input, and so on)."""
+def check_dtype(input: Tensor, weight: Tensor, owner: str, name: str = "input") -> None:
+    """Raise unless input (or the state called name) has the parameters' dtype."""
     if input.dtype != weight.dtype:
         raise TypeError(
-            f"{owner}: input has dtype {input.dtype} but the parameters are {weight.dtype}; "
-            f"convert one of them (e.g. input.to({weight.dtype}) or model.to({input.dtype}))"
+            f"{owner}: {name} has dtype {input.dtype} but the parameters are {weight.dtype}; "
+            f"convert one of them (e.g. {name.split(' ')[0]}.to({weight.dtype}) or model.to({input.dtype}))"
         )
 
 

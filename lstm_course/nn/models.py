@@ -125,14 +125,16 @@ class CharLM(nn.Module):
             raise ValueError(f"CharLM.sample: temperature must be > 0, got {temperature!r}")
         was_training = self.training
         self.eval()
-        device = self.head.weight.device
-        idx = torch.tensor(list(start_idx), dtype=torch.long, device=device).unsqueeze(1)  # (T0, 1)
-        logits, state = self(idx)
-        drawn: list[int] = []
-        for _ in range(length):
-            probs = torch.softmax(logits[-1, 0] / temperature, dim=-1)  # (V,)
-            nxt = int(torch.multinomial(probs, 1, generator=generator))
-            drawn.append(nxt)
-            logits, state = self(torch.tensor([[nxt]], device=device), state)
-        self.train(was_training)
+        try:
+            device = self.head.weight.device
+            idx = torch.tensor(list(start_idx), dtype=torch.long, device=device).unsqueeze(1)  # (T0, 1)
+            logits, state = self(idx)
+            drawn: list[int] = []
+            for _ in range(length):
+                probs = torch.softmax(logits[-1, 0] / temperature, dim=-1)  # (V,)
+                nxt = int(torch.multinomial(probs, 1, generator=generator))
+                drawn.append(nxt)
+                logits, state = self(torch.tensor([[nxt]], device=device), state)
+        finally:
+            self.train(was_training)
         return drawn

@@ -175,16 +175,23 @@ class _RecurrentBase(nn.Module):
             raise TypeError(
                 f"{owner}: PackedSequence input is not supported; pass the padded batch and lengths="
             )
-        check_input_size(input, self.input_size, owner)
-        if input.dim() not in (2, 3):
+        layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
+        # the rank first: a 0-D input has no size(-1) for the size check to read
+        if isinstance(input, Tensor) and input.dim() not in (2, 3):
             raise ValueError(
-                f"{owner}: input must be 3-D ({'(B, T, D)' if self.batch_first else '(T, B, D)'}) or "
-                f"unbatched 2-D (T, D), got shape {tuple(input.shape)}"
+                f"{owner}: input must be 3-D {layout} or unbatched 2-D (T, D), got shape {tuple(input.shape)}"
             )
-        check_dtype(input, self.layer_weights(0)[0], owner)
+        check_input_size(input, self.input_size, owner)
+        weight = self.layer_weights(0)[0]
+        check_dtype(input, weight, owner)
         unbatched = input.dim() == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
-        B = x.shape[1]
+        T, B = x.shape[0], x.shape[1]
+        if T < 1 or B < 1:
+            raise ValueError(
+                f"{owner}: input must hold at least one time step and one sequence, shape "
+                f"{'(T, D)' if unbatched else layout} with T >= 1 and B >= 1, got {tuple(input.shape)}"
+            )
         LK, H = self.num_layers * self.num_directions, self.hidden_size
         names = self._state_names()
         if hx is None:
@@ -196,6 +203,9 @@ class _RecurrentBase(nn.Module):
             expected = (LK, H) if unbatched else (LK, B, H)
             for name, s in zip(names, given, strict=True):
                 check_state(s, expected, name, owner)
+                check_dtype(s, weight, owner, name)
+                if s.device != x.device:
+                    raise ValueError(f"{owner}: {name} is on {s.device} but input is on {x.device}")
             states = tuple(s.unsqueeze(1) if unbatched else s for s in given)
         return x, states, unbatched
 

@@ -99,19 +99,21 @@ class Seq2Seq(nn.Module):
         """
         was_training = self.training
         self.eval()
-        keys, mask, state = self.encode(src, src_lengths)
-        token = torch.full((src.shape[1],), bos, dtype=torch.long, device=src.device)
-        done = torch.zeros_like(token, dtype=torch.bool)
-        tokens, weights = [], []
-        for _ in range(max_len):
-            logits, state, w = self.step(token, state, keys, mask)
-            token = logits.argmax(dim=-1)
-            tokens.append(token)
-            weights.append(w)
-            if eos is not None:
-                done |= token == eos
-            if bool(done.all()):
-                break
-        self.train(was_training)
+        try:
+            keys, mask, state = self.encode(src, src_lengths)
+            token = torch.full((src.shape[1],), bos, dtype=torch.long, device=src.device)
+            done = torch.zeros_like(token, dtype=torch.bool)
+            tokens, weights = [], []
+            for _ in range(max_len):
+                logits, state, w = self.step(token, state, keys, mask)
+                token = logits.argmax(dim=-1)
+                tokens.append(token)
+                weights.append(w)
+                if eos is not None:
+                    done |= token == eos
+                    if bool(done.all()):  # a device sync, so only when there is an eos to wait for
+                        break
+        finally:
+            self.train(was_training)
         attention = None if self.attention is None else torch.stack(weights, dim=1)
         return torch.stack(tokens), attention

@@ -86,3 +86,75 @@ def test_constructor_checks():
         our.RNN(D, H, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="input_size"):
         our.RNN(0, H)
+
+
+@pytest.mark.parametrize("shape", [(), (D,)], ids=["0-D", "1-D"])
+def test_low_rank_input_gets_the_rank_error(module, shape):
+    with pytest.raises(ValueError, match=r"input must be 3-D"):
+        module(torch.randn(shape))
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast"])
+@pytest.mark.parametrize("shape", [(0, B, D), (T, 0, D), (0, D)], ids=["T=0", "B=0", "unbatched-T=0"])
+def test_empty_time_or_batch_refused(fast, shape):
+    for cls in (our.RNN, our.LSTM, our.GRU):
+        with pytest.raises(ValueError, match=r"input must hold at least one time step.*T >= 1 and B >= 1"):
+            cls(D, H, fast=fast)(torch.randn(shape))
+
+
+def test_wrong_state_dtype_and_device(module):
+    double = torch.zeros(4, B, H, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"(hx|h_0).* has dtype torch\.float64 but the parameters are"):
+        module(torch.randn(T, B, D), (double, double) if module.mode == "LSTM" else double)
+    meta = torch.zeros(4, B, H, device="meta")
+    with pytest.raises(ValueError, match=r"(hx|h_0).* is on meta but input is on cpu"):
+        module(torch.randn(T, B, D), (meta, meta) if module.mode == "LSTM" else meta)
+
+
+def test_lstm_cell_checks_input_once_and_still_checks_c(monkeypatch):
+    cell = our.LSTMCell(D, H)
+    calls = []
+    original = our.LSTMCell._batched
+
+    def spy(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(our.LSTMCell, "_batched", spy)
+    h, c = cell(torch.randn(B, D), (torch.zeros(B, H), torch.zeros(B, H)))
+    assert len(calls) == 1 and h.shape == c.shape == (B, H)
+    with pytest.raises(ValueError, match=r"hx\[1\] \(c\) must have shape \(3, 6\), got \(3, 7\)"):
+        cell(torch.randn(B, D), (torch.zeros(B, H), torch.zeros(B, H + 1)))
+    with pytest.raises(ValueError, match=r"hx\[1\] \(c\) must have shape \(6,\), got \(3, 6\)"):
+        cell(torch.randn(D), (torch.zeros(H), torch.zeros(B, H)))
+    h, c = cell(torch.randn(D), (torch.zeros(H), torch.zeros(H)))
+    assert h.shape == c.shape == (H,)
+
+
+def test_greedy_decode_without_eos_never_syncs_on_done(monkeypatch):
+    from lstm_course.nn.seq2seq import Seq2Seq
+
+    model = Seq2Seq(7, 7, 8)
+    calls = []
+    original = torch.Tensor.all
+    monkeypatch.setattr(torch.Tensor, "all", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    tokens, _ = model.greedy_decode(torch.randint(0, 7, (4, 2)), max_len=5, bos=0)
+    assert tokens.shape == (5, 2) and calls == []
+
+
+def test_decoding_and_sampling_restore_train_mode_on_error(monkeypatch):
+    from lstm_course.nn.seq2seq import Seq2Seq
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    model = Seq2Seq(7, 7, 8)
+    monkeypatch.setattr(model, "step", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        model.greedy_decode(torch.randint(0, 7, (4, 2)), max_len=5, bos=0)
+    assert model.training
+    lm = our.CharLM(5, H)
+    monkeypatch.setattr(torch, "multinomial", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        lm.sample([1, 2], 3)
+    assert lm.training
