@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +22,20 @@ class AddingRun(NamedTuple):
     history: History
     crossed: int | None
     threshold: float
+
+
+def adding_batches(batch_size: int, T: int) -> Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]:
+    """A ``batch_fn`` for ``fit``: rng -> adding-problem batch (x (T, B, 2), y (B, 1)), B = ``batch_size``."""
+
+    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return adding_batch(batch_size, T, rng)
+
+    return batch
+
+
+def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The ``loss_fn`` for ``fit``: mean squared error of ``model(x)`` (B, 1) against ``y`` (B, 1)."""
+    return F.mse_loss(model(x), y)
 
 
 def first_below(losses: Sequence[float], threshold: float, window: int = 50) -> int | None:
@@ -61,13 +75,6 @@ def train_adding(
     model = SequenceRegressor(cell, 2, hidden_size, 1, fast=fast)
     if forget_bias is not None:
         set_forget_bias(model, forget_bias)
-
-    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        return adding_batch(batch_size, T, rng)
-
-    def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(model(x), y)
-
     config = TrainConfig(
         steps=steps,
         lr=lr,
@@ -80,5 +87,5 @@ def train_adding(
         target_window=50,
     )
     with torch_threads(threads):  # tiny models: one thread is fastest
-        history = fit(model, batch, mse, config)
+        history = fit(model, adding_batches(batch_size, T), mse, config)
     return AddingRun(model, history, first_below(history.loss, threshold), threshold)

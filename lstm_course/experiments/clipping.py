@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from lstm_course.experiments.adding import adding_batches, mse
 from lstm_course.experiments.gradient_flow import with_spectral_radius
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
@@ -46,13 +46,7 @@ def train_with_and_without_clipping(
         {"no clipping": History, f"clipped at {clip:g}": History}; a run whose loss or gradient stops
         being finite ends there with ``stopped == "nonfinite"``.
     """
-
-    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        return adding_batch(batch_size, T, rng)
-
-    def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(model(x), y)
-
+    batch = adding_batches(batch_size, T)
     runs = {}
     for label, max_norm in (("no clipping", None), (f"clipped at {clip:g}", clip)):
         config = TrainConfig(
@@ -77,6 +71,6 @@ def first_gradient_norm(
     model = exploding_rnn(hidden_size, radius, seed)
     x, y = adding_batch(batch_size, T, np.random.default_rng(seed))
     with torch_threads(1):
-        F.mse_loss(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        mse(model, torch.from_numpy(x), torch.from_numpy(y)).backward()
     squares = [p.grad.double().pow(2).sum() for p in model.parameters()]
     return float(torch.stack(squares).sum().sqrt())
