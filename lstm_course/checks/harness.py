@@ -286,3 +286,30 @@ def sizes(rng: np.random.Generator, square: bool = False) -> tuple[int, int, int
     """Random distinct (B, D, H) in 2..6, so a transposed result cannot fit; square: D = H."""
     B, D, H = (int(n) for n in rng.choice(np.arange(2, 7), size=3, replace=False))
     return (B, H, H) if square else (B, D, H)
+
+
+def student_helpers(fn: Callable[..., Any], *names: str) -> tuple[Callable[..., Any], ...] | None:
+    """The functions ``names`` from the namespace ``fn`` was defined in (a notebook's globals), else None.
+
+    A student's sequence function calls their step functions by these names, so a check can test them first.
+    """
+    namespace = getattr(fn, "__globals__", None) or {}
+    found = [namespace.get(name) for name in names]
+    return tuple(f for f in found if callable(f)) if all(callable(f) for f in found) else None
+
+
+def require_passing(name: str, case: Callable[[], None]) -> None:
+    """Run a case of check_<name> first; a failure says "<name> is not right yet: make check_<name> pass ...".
+
+    Use it when the function checked calls the student's ``name`` (see ``student_helpers``).
+
+    Feedback that already points at an earlier check ("... pass first") passes through unchanged.
+    """
+    try:
+        case()
+    except Feedback as fb:
+        if fb.first.endswith("pass first"):
+            raise
+        raise Feedback(
+            f"{name} is not right yet: make check_{name} pass first", f"check_{name} says: {fb.first}"
+        ) from None

@@ -21,8 +21,10 @@ from lstm_course.checks.harness import (
     expect_grads,
     expect_tuple,
     random_params,
+    require_passing,
     run_check,
     sizes,
+    student_helpers,
 )
 
 GATES = ("i", "f", "g", "o")
@@ -252,31 +254,7 @@ def check_lstm_step_backward(
     lstm_step_forward: Callable[..., Any], lstm_step_backward: Callable[..., Any], seed: int | None = None
 ) -> None:
     """lstm_step_backward(dh, dc, cache) -> (dx_t (B, D), dh_prev (B, H), dc_prev (B, H), grads)."""
-
-    def case(rng: np.random.Generator, B: int, D: int, H: int) -> None:
-        x, h_prev, c_prev, p = _step_inputs(rng, B, D, H)
-        h, c, cache = _student_step(lstm_step_forward, x, h_prev, c_prev, p)
-        e_h, e_c, ref_cache = ref.lstm_step_forward(x, h_prev, c_prev, p)
-        if not all(
-            isinstance(a, np.ndarray) and a.shape == e.shape and np.allclose(a, e)
-            for a, e in ((h, e_h), (c, e_c))
-        ):
-            raise Feedback("lstm_step_forward is not right yet: make check_lstm_step_forward pass first")
-        dh, dc = rng.normal(0, 1, (B, H)), rng.normal(0, 1, (B, H))
-        got = call_student(lstm_step_backward, dh, dc, cache, name="lstm_step_backward")
-        dx, dh_prev, dc_prev, grads = expect_tuple(
-            "lstm_step_backward", got, 4, "dx_t, dh_prev, dc_prev, grads"
-        )
-        e_dx, e_dh_prev, e_dc_prev, e_grads = ref.lstm_step_backward(dh, dc, ref_cache)
-
-        def variants(output: str) -> Variants:
-            return step_backward_variants(dh, dc, x, h_prev, c_prev, p, output)
-
-        expect_grads("grads", grads, e_grads, GRAD_DIMS, variants=variants("grads"))
-        expect_array("dc_prev", dc_prev, e_dc_prev, dims="B, H", variants=variants("dc_prev"))
-        expect_array("dh_prev", dh_prev, e_dh_prev, dims="B, H", variants=variants("dh_prev"))
-        expect_array("dx_t", dx, e_dx, dims="B, D", variants=variants("dx"))
-
+    case = partial(_step_backward_case, lstm_step_forward, lstm_step_backward)
     run_check(
         "lstm_step_backward",
         [
@@ -289,6 +267,37 @@ def check_lstm_step_backward(
         seed,
         "check_lstm_step_backward(lstm_step_forward, lstm_step_backward, seed={seed})",
     )
+
+
+def _step_backward_case(
+    lstm_step_forward: Callable[..., Any],
+    lstm_step_backward: Callable[..., Any],
+    rng: np.random.Generator,
+    B: int,
+    D: int,
+    H: int,
+) -> None:
+    """One case of check_lstm_step_backward: the student's step backward on the student's own cache."""
+    x, h_prev, c_prev, p = _step_inputs(rng, B, D, H)
+    h, c, cache = _student_step(lstm_step_forward, x, h_prev, c_prev, p)
+    e_h, e_c, ref_cache = ref.lstm_step_forward(x, h_prev, c_prev, p)
+    if not all(
+        isinstance(a, np.ndarray) and a.shape == e.shape and np.allclose(a, e)
+        for a, e in ((h, e_h), (c, e_c))
+    ):
+        raise Feedback("lstm_step_forward is not right yet: make check_lstm_step_forward pass first")
+    dh, dc = rng.normal(0, 1, (B, H)), rng.normal(0, 1, (B, H))
+    got = call_student(lstm_step_backward, dh, dc, cache, name="lstm_step_backward")
+    dx, dh_prev, dc_prev, grads = expect_tuple("lstm_step_backward", got, 4, "dx_t, dh_prev, dc_prev, grads")
+    e_dx, e_dh_prev, e_dc_prev, e_grads = ref.lstm_step_backward(dh, dc, ref_cache)
+
+    def variants(output: str) -> Variants:
+        return step_backward_variants(dh, dc, x, h_prev, c_prev, p, output)
+
+    expect_grads("grads", grads, e_grads, GRAD_DIMS, variants=variants("grads"))
+    expect_array("dc_prev", dc_prev, e_dc_prev, dims="B, H", variants=variants("dc_prev"))
+    expect_array("dh_prev", dh_prev, e_dh_prev, dims="B, H", variants=variants("dh_prev"))
+    expect_array("dx_t", dx, e_dx, dims="B, D", variants=variants("dx"))
 
 
 def _sequence_inputs(
@@ -473,6 +482,11 @@ def check_lstm_backward(
         e_out, _, ref_cache = ref.lstm_forward(x, p, h0, c0)
         if not (isinstance(out, np.ndarray) and out.shape == e_out.shape and np.allclose(out, e_out)):
             raise Feedback("lstm_forward is not right yet: make check_lstm_forward pass first")
+        steps = student_helpers(lstm_backward, "lstm_step_forward", "lstm_step_backward")
+        if steps:  # lstm_backward calls them: a wrong step backward is named as such
+            step_forward, step_backward = steps
+            step_case = partial(_step_backward_case, step_forward, step_backward, rng.spawn(1)[0], B, D, H)
+            require_passing("lstm_step_backward", step_case)
         dout, dh_T, dc_T = rng.normal(0, 1, (T, B, H)), rng.normal(0, 1, (B, H)), rng.normal(0, 1, (B, H))
         got = call_student(lstm_backward, dout, cache, dh_T, dc_T, name="lstm_backward")
         dx, grads, state = expect_tuple("lstm_backward", got, 3, "dx, grads, (dh0, dc0)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,10 @@ from lstm_course.checks.harness import (
     expect_grads,
     expect_tuple,
     random_params,
+    require_passing,
     run_check,
     sizes,
+    student_helpers,
 )
 
 GRAD_DIMS = {"weight_ih": "H, D", "weight_hh": "H, H", "bias_ih": "H", "bias_hh": "H"}
@@ -141,7 +144,10 @@ def _step_backward_variants(
         ("the tanh derivative is missing: da = dh * (1 - h**2)", lambda: backward(dh)[output]),
         ("the derivative of tanh is 1 - tanh(a)**2, not 1 - a**2", lambda: backward(dh * (1 - a**2))[output]),
         (
-            "the weight is transposed in the backward pass: dh_prev = da @ weight_hh (no .T) for a = "
+            "the weight is transposed in the backward pass: dx_t = da @ weight_ih (no .T) for a = "
+            "x_t @ W_ih^T"
+            if output == "dx"
+            else "the weight is transposed in the backward pass: dh_prev = da @ weight_hh (no .T) for a = "
             "h_prev @ W_hh^T",
             lambda: backward(dh * (1 - h * h), t_w=True)[output],
         ),
@@ -152,35 +158,7 @@ def check_rnn_step_backward(
     rnn_step_forward: Callable[..., Any], rnn_step_backward: Callable[..., Any], seed: int | None = None
 ) -> None:
     """rnn_step_backward(dh (B, H), cache) -> (dx_t (B, D), dh_prev (B, H), grads), on your cache."""
-
-    def case(rng: np.random.Generator, B: int, D: int, H: int) -> None:
-        x, h_prev, p = _step_case(rng, B, D, H)
-        h, cache = _student_step(rnn_step_forward, x, h_prev, p)
-        expected_h, ref_cache = ref.rnn_step_forward(x, h_prev, p)
-        if not (isinstance(h, np.ndarray) and h.shape == expected_h.shape and np.allclose(h, expected_h)):
-            raise Feedback("rnn_step_forward is not right yet: make check_rnn_step_forward pass first")
-        dh = rng.normal(0, 1, (B, H))
-        got = call_student(rnn_step_backward, dh, cache, name="rnn_step_backward")
-        dx, dh_prev, grads = expect_tuple("rnn_step_backward", got, 3, "dx_t, dh_prev, grads")
-        e_dx, e_dh_prev, e_grads = ref.rnn_step_backward(dh, ref_cache)
-        expect_array(
-            "dx_t", dx, e_dx, dims="B, D", variants=_step_backward_variants(dh, x, h_prev, p, h, "dx")
-        )
-        expect_array(
-            "dh_prev",
-            dh_prev,
-            e_dh_prev,
-            dims="B, H",
-            variants=_step_backward_variants(dh, x, h_prev, p, h, "dh_prev"),
-        )
-        expect_grads(
-            "grads",
-            grads,
-            e_grads,
-            GRAD_DIMS,
-            variants=[(m, _as_dict(f)) for m, f in _step_backward_variants(dh, x, h_prev, p, h, "grads")],
-        )
-
+    case = partial(_step_backward_case, rnn_step_forward, rnn_step_backward)
     run_check(
         "rnn_step_backward",
         [
@@ -191,6 +169,41 @@ def check_rnn_step_backward(
         ],
         seed,
         "check_rnn_step_backward(rnn_step_forward, rnn_step_backward, seed={seed})",
+    )
+
+
+def _step_backward_case(
+    rnn_step_forward: Callable[..., Any],
+    rnn_step_backward: Callable[..., Any],
+    rng: np.random.Generator,
+    B: int,
+    D: int,
+    H: int,
+) -> None:
+    """One case of check_rnn_step_backward: the student's step backward on the student's own cache."""
+    x, h_prev, p = _step_case(rng, B, D, H)
+    h, cache = _student_step(rnn_step_forward, x, h_prev, p)
+    expected_h, ref_cache = ref.rnn_step_forward(x, h_prev, p)
+    if not (isinstance(h, np.ndarray) and h.shape == expected_h.shape and np.allclose(h, expected_h)):
+        raise Feedback("rnn_step_forward is not right yet: make check_rnn_step_forward pass first")
+    dh = rng.normal(0, 1, (B, H))
+    got = call_student(rnn_step_backward, dh, cache, name="rnn_step_backward")
+    dx, dh_prev, grads = expect_tuple("rnn_step_backward", got, 3, "dx_t, dh_prev, grads")
+    e_dx, e_dh_prev, e_grads = ref.rnn_step_backward(dh, ref_cache)
+    expect_array("dx_t", dx, e_dx, dims="B, D", variants=_step_backward_variants(dh, x, h_prev, p, h, "dx"))
+    expect_array(
+        "dh_prev",
+        dh_prev,
+        e_dh_prev,
+        dims="B, H",
+        variants=_step_backward_variants(dh, x, h_prev, p, h, "dh_prev"),
+    )
+    expect_grads(
+        "grads",
+        grads,
+        e_grads,
+        GRAD_DIMS,
+        variants=[(m, _as_dict(f)) for m, f in _step_backward_variants(dh, x, h_prev, p, h, "grads")],
     )
 
 
@@ -253,6 +266,8 @@ def check_rnn_forward(rnn_forward: Callable[..., Any], seed: int | None = None) 
 
     def case(rng: np.random.Generator, T: int, B: int, D: int, H: int, with_h0: bool = True) -> None:
         x, p, h0 = _sequence_case(rng, T, B, D, H)
+        if not with_h0:
+            h0 = np.zeros((B, H))  # what None means, so the mistake-variants start where the student did
         out, h_T, _ = _student_forward(rnn_forward, x, p, h0 if with_h0 else None)
         e_out, e_h_T, _ = ref.rnn_forward(x, p, h0 if with_h0 else None)
         expect_array(
@@ -344,6 +359,11 @@ def check_rnn_backward(
         e_out, _, ref_cache = ref.rnn_forward(x, p, h0)
         if not (isinstance(out, np.ndarray) and out.shape == e_out.shape and np.allclose(out, e_out)):
             raise Feedback("rnn_forward is not right yet: make check_rnn_forward pass first")
+        steps = student_helpers(rnn_backward, "rnn_step_forward", "rnn_step_backward")
+        if steps:  # rnn_backward calls them: a wrong step backward is named as such
+            step_forward, step_backward = steps
+            step_case = partial(_step_backward_case, step_forward, step_backward, rng.spawn(1)[0], B, D, H)
+            require_passing("rnn_step_backward", step_case)
         dout, dh_T = rng.normal(0, 1, (T, B, H)), rng.normal(0, 1, (B, H))
         got = call_student(rnn_backward, dout, cache, dh_T, name="rnn_backward")
         dx, grads, dh0 = expect_tuple("rnn_backward", got, 3, "dx, grads, dh0")

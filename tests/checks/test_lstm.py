@@ -1,5 +1,7 @@
 """Exercise 04's checks: the reference passes; LSTM mistakes (gates, cell, derivatives, BPTT) fail by name."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,26 @@ def test_forward_over_time_mistakes_are_named() -> None:
         check_lstm_forward(no_c0)
     with pytest.raises(AssertionError, match="^lstm_forward raised TypeError"):
         check_lstm_forward(lambda x, p: forward(x, p))
+
+
+def test_a_right_bptt_on_a_wrong_step_backward_names_the_step_backward() -> None:
+    """As in a notebook: lstm_backward calls the lstm_step_backward of its globals, which is wrong."""
+
+    def wrong_step_backward(dh, dc, cache):
+        return step_backward(dh, dc, cache, tanh_derivative=lambda t: 1 - t)
+
+    names = {
+        "step_backward": wrong_step_backward,
+        "lstm_step_forward": step,
+        "lstm_step_backward": wrong_step_backward,
+    }
+    notebook_backward = types.FunctionType(
+        backward.__code__, {**globals(), **names}, "lstm_backward", backward.__defaults__
+    )
+    notebook_backward.__kwdefaults__ = backward.__kwdefaults__
+    with pytest.raises(AssertionError) as info:
+        check_lstm_backward(forward, notebook_backward)
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "lstm_step_backward is not right yet: make check_lstm_step_backward pass first"
+    assert details.startswith("check_lstm_step_backward says: wrong tanh derivative for tanh(c)")
+    assert "seed" in str(info.value)

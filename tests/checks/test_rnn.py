@@ -100,3 +100,77 @@ def test_bptt_mistakes_are_named() -> None:
         check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, dh_T, accumulate=False))
     with pytest.raises(AssertionError, match="^dh_T is ignored"):
         check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, None))
+
+
+NOTEBOOK = """
+import numpy as np
+
+
+def rnn_step_forward(x_t, h_prev, params):
+    a = x_t @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
+    h = np.tanh(a)
+    return h, (x_t, h_prev, h, params)
+
+
+def rnn_step_backward(dh, cache):
+    x_t, h_prev, h, params = cache
+    da = dh * (1 - h)  # the mistake: tanh's derivative is 1 - h**2
+    grads = {"weight_ih": da.T @ x_t, "weight_hh": da.T @ h_prev, "bias_ih": da.sum(0), "bias_hh": da.sum(0)}
+    return da @ params["weight_ih"], da @ params["weight_hh"], grads
+
+
+def rnn_forward(x, params, h0=None):
+    h = np.zeros((x.shape[1], params["weight_hh"].shape[1])) if h0 is None else h0
+    out, caches = [], []
+    for t in range(x.shape[0]):
+        h, cache = rnn_step_forward(x[t], h, params)
+        out.append(h)
+        caches.append(cache)
+    return np.stack(out), h, caches
+
+
+def rnn_backward(dout, cache, dh_T=None):
+    dh_next = np.zeros_like(dout[0]) if dh_T is None else dh_T
+    dx, grads = [None] * len(cache), None
+    for t in reversed(range(len(cache))):
+        dx[t], dh_next, g = rnn_step_backward(dout[t] + dh_next, cache[t])
+        grads = g if grads is None else {k: grads[k] + g[k] for k in g}
+    return np.stack(dx), grads, dh_next
+"""
+
+
+def test_a_right_bptt_on_a_wrong_step_backward_names_the_step_backward() -> None:
+    namespace: dict = {}
+    exec(compile(NOTEBOOK, "<notebook>", "exec"), namespace)  # noqa: S102 - a notebook's globals
+    with pytest.raises(AssertionError) as info:
+        check_rnn_backward(namespace["rnn_forward"], namespace["rnn_backward"])
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "rnn_step_backward is not right yet: make check_rnn_step_backward pass first"
+    assert details.startswith("check_rnn_step_backward says: wrong tanh derivative: with h = tanh(a)")
+    assert "seed" in str(info.value)
+
+
+def test_the_h0_none_case_diagnoses_from_zeros() -> None:
+    def no_carry_without_h0(x: np.ndarray, p: dict, h0: np.ndarray | None = None) -> tuple:
+        if h0 is not None:
+            return forward(x, p, h0)
+        zeros = np.zeros((x.shape[1], p["weight_hh"].shape[1]))
+        out = np.stack([step(x[t], zeros, p)[0] for t in range(x.shape[0])])
+        return out, out[-1], None
+
+    with pytest.raises(AssertionError, match="^the hidden state is not carried: every step starts from h0"):
+        check_rnn_forward(no_carry_without_h0)
+
+
+def test_transposed_weights_in_the_step_backward_name_the_output_checked() -> None:
+    def transposed(dh: np.ndarray, cache: tuple) -> tuple:
+        _, _, grads = step_backward(dh, cache)
+        x, h_prev, h, p = cache
+        da = dh * (1 - h * h)
+        return da @ p["weight_ih"].T, da @ p["weight_hh"].T, grads
+
+    with pytest.raises(
+        AssertionError,
+        match=r"^the weight is transposed in the backward pass: dx_t = da @ weight_ih \(no \.T\)",
+    ):
+        check_rnn_step_backward(step, transposed)
