@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lstm_course import reference as ref
-from lstm_course.checks.harness import Feedback, call_student, expect_array, expect_tuple, run_check
+from lstm_course.checks.harness import Feedback, call_student, describe, expect_array, expect_tuple, run_check
 from lstm_course.tasks import ADDING_BASELINE_MSE, adding_batch
 
 T_ADDING = 50  #: sequence length of the exercise
@@ -67,6 +67,20 @@ def _batch(rng: np.random.Generator, B: int, T: int = T_ADDING) -> tuple[np.ndar
     return adding_batch(B, T, rng, dtype=np.float64)
 
 
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array, or None when it is not numbers (None, text, ragged lists, ...)."""
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - whatever it is, it is not numbers
+        return None
+    return array.astype(np.float64) if array.dtype.kind in "biuf" else None
+
+
+def _first(got: Any) -> Any:
+    """What predict returned, without the cache when it returned (pred, cache)."""
+    return got[0] if isinstance(got, tuple) and got else got
+
+
 def _model(init_model: Callable[..., Any], rng: np.random.Generator) -> tuple[dict, int]:
     params = call_student(init_model, rng, name="init_model")
     if not isinstance(params, dict):
@@ -77,7 +91,12 @@ def _model(init_model: Callable[..., Any], rng: np.random.Generator) -> tuple[di
             f"init_model's dict is missing {missing}: it holds the LSTM's four arrays and "
             "'head.weight' (1, H), 'head.bias' (1,)"
         )
-    H = np.shape(params["weight_hh"])[-1]
+    weight_hh = _numbers(params["weight_hh"])
+    if weight_hh is None or weight_hh.ndim != 2:
+        raise Feedback(
+            "params['weight_hh'] should be an array of shape (4H, H), got " + describe([params["weight_hh"]])
+        )
+    H = weight_hh.shape[1]
     shapes = {
         "weight_ih": (4 * H, 2),
         "weight_hh": (4 * H, H),
@@ -86,12 +105,13 @@ def _model(init_model: Callable[..., Any], rng: np.random.Generator) -> tuple[di
         "head.weight": (1, H),
         "head.bias": (1,),
     }
+    arrays = {k: _numbers(v) for k, v in params.items()}
     for key, shape in shapes.items():
-        if np.shape(params[key]) != shape:
-            raise Feedback(
-                f"params[{key!r}]: shape {shape} expected (H = {H}, D = 2), got {np.shape(params[key])}"
-            )
-    return {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}, H
+        array = arrays[key]
+        if array is None or array.shape != shape:
+            got = describe([params[key]]) if array is None else str(array.shape)
+            raise Feedback(f"params[{key!r}]: shape {shape} expected (H = {H}, D = 2), got {got}")
+    return {k: (params[k] if a is None else a) for k, a in arrays.items()}, H
 
 
 def check_adding_model(
@@ -124,7 +144,7 @@ def check_adding_model(
         params, _ = _model(init_model, rng)
         x, _ = _batch(rng, 4)
         got = call_student(predict, params, x, name="predict")
-        pred = got[0] if isinstance(got, tuple) else got
+        pred = _first(got)
         expected = reference_predict(params, x)
         T = x.shape[0]
         expect_array(
@@ -161,9 +181,15 @@ def check_adding_model(
         got = call_student(loss_and_grads, params, x, y, name="loss_and_grads")
         loss, grads = expect_tuple("loss_and_grads", got, 2, "loss, grads")
         e_loss, e_grads = reference_loss_and_grads(params, x, y)
-        if not np.isclose(float(np.asarray(loss)), e_loss, rtol=1e-6):
+        numbers = _numbers(loss)
+        if numbers is None or numbers.size != 1:
             raise Feedback(
-                f"the loss is wrong: got {float(np.asarray(loss)):.6g}, expected the MSE {e_loss:.6g} "
+                f"loss_and_grads' loss should be one number (the mean squared error), got {describe([loss])}"
+            )
+        value = float(numbers.reshape(()))
+        if not np.isclose(value, e_loss, rtol=1e-6):
+            raise Feedback(
+                f"the loss is wrong: got {value:.6g}, expected the MSE {e_loss:.6g} "
                 "of the prediction from the last step"
             )
         if not isinstance(grads, dict) or set(e_grads) - set(grads):
@@ -236,7 +262,12 @@ def check_adding_training(
         got = call_student(train, int(rng.integers(2**31)), name="train")
         run["seconds"] = time.perf_counter() - start
         params, losses = expect_tuple("train", got, 2, "params, losses")
-        losses = np.asarray(losses, dtype=np.float64).ravel()
+        numbers = _numbers(losses)
+        if numbers is None:
+            raise Feedback(
+                f"train's losses should be a list of numbers, one per step, got {describe([losses])}"
+            )
+        losses = numbers.ravel()
         if not losses.size:
             raise Feedback("train returned no losses: return the list of training losses, one per step")
         if not np.all(np.isfinite(losses)):
@@ -252,9 +283,10 @@ def check_adding_training(
     def learns(rng: np.random.Generator) -> None:
         x, y = _batch(rng, TEST_BATCH)
         got = call_student(predict, run["params"], x, name="predict")
-        pred = np.asarray(got[0] if isinstance(got, tuple) else got, dtype=np.float64)
-        if pred.shape != y.shape:
-            raise Feedback(f"predict: shape (B, 1) = {y.shape} expected, got {pred.shape}")
+        pred = _numbers(_first(got))
+        if pred is None or pred.shape != y.shape:
+            shown = describe([_first(got)]) if pred is None else str(pred.shape)
+            raise Feedback(f"predict: shape (B, 1) = {y.shape} expected, got {shown}")
         mse = float(np.mean((pred - y) ** 2))
         if not mse < TARGET_MSE:
             raise Feedback(

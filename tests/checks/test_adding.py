@@ -95,3 +95,46 @@ def test_diverged_training_is_named() -> None:
         check_adding_training(
             lambda seed: (init_model(np.random.default_rng(seed)), [1.0, 0.5, 0.3, np.nan]), predict
         )
+
+
+def test_a_weight_hh_that_is_not_an_array_is_named() -> None:
+    def scalar_weight_hh(rng: np.random.Generator) -> dict:
+        return {**init_model(rng), "weight_hh": 0.5}
+
+    with pytest.raises(
+        AssertionError, match=r"^params\['weight_hh'\] should be an array of shape \(4H, H\)"
+    ) as info:
+        check_adding_model(scalar_weight_hh, predict, loss_and_grads)
+    assert "seed" in str(info.value)
+    with pytest.raises(AssertionError, match=r"^params\['bias_ih'\]: shape \(32,\) expected .*got None\n"):
+        check_adding_model(lambda rng: {**init_model(rng), "bias_ih": None}, predict, loss_and_grads)
+
+
+def test_a_predict_that_returns_an_empty_tuple_is_named() -> None:
+    with pytest.raises(AssertionError, match=r"^predict\(params, x\) should be a NumPy array of shape"):
+        check_adding_model(init_model, lambda p, x: (), loss_and_grads)
+
+
+@pytest.mark.parametrize("loss", [None, "0.1", np.ones(3)])
+def test_a_loss_that_is_not_one_number_is_named(loss: object) -> None:
+    def wrong(params: dict, x: np.ndarray, y: np.ndarray) -> tuple:
+        return loss, reference_loss_and_grads(params, x, y)[1]
+
+    with pytest.raises(AssertionError, match=r"^loss_and_grads' loss should be one number") as info:
+        check_adding_model(init_model, predict, wrong)
+    assert "seed" in str(info.value)
+
+
+def test_training_outputs_that_are_not_numbers_are_named() -> None:
+    def train(seed: int, losses: object = (0.1, 0.05)) -> tuple:
+        return init_model(np.random.default_rng(seed)), losses
+
+    with pytest.raises(AssertionError, match=r"^train's losses should be a list of numbers, one per step"):
+        check_adding_training(lambda seed: train(seed, None), predict)
+    with pytest.raises(
+        AssertionError, match=r"^predict: shape \(B, 1\) = \(1000, 1\) expected, got \{pred: array"
+    ) as info:
+        check_adding_training(train, lambda p, x: {"pred": reference_predict(p, x)})
+    assert "seed" in str(info.value)
+    with pytest.raises(AssertionError, match=r"^predict: shape \(B, 1\) = \(1000, 1\) expected, got \(0,\)"):
+        check_adding_training(train, lambda p, x: ())
