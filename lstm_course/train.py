@@ -8,6 +8,7 @@ loss and the gradient norm (before clipping) of every step in a :class:`History`
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import pickle
 import sys
@@ -26,7 +27,64 @@ from lstm_course.nn.device import pick_device
 
 OPTIMIZERS = ("adam", "sgd")
 ON_NONFINITE = ("raise", "stop")
+DEVICES = ("cpu", "cuda", "mps")  # the device types fit() trains on (pick_device chooses among them)
 CHECKPOINT_FORMAT = "lstm_course.checkpoint/1"
+
+
+def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """value as a plain int (NumPy integers too, never a bool), within [low, high]; else an error naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"TrainConfig.{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"TrainConfig.{name} must be an int {bounds}, got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value: Any, rule: str, holds: Callable[[float], bool], optional: bool = False) -> None:
+    """Raise unless value is a real number (not a bool) for which holds(value) is true, or None if optional."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"TrainConfig.{name} must be a number {rule}, got {type(value).__name__} {value!r}")
+    # NaN fails every comparison, so each rule refuses it
+    if not holds(float(value)):
+        raise ValueError(f"TrainConfig.{name} must be {rule}, got {value!r}")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise unless value is one of the strings in choices."""
+    if not isinstance(value, str):
+        raise TypeError(f"TrainConfig.{name} must be one of {choices}, got {type(value).__name__} {value!r}")
+    if value not in choices:
+        raise ValueError(f"TrainConfig.{name} must be one of {choices}, got {value!r}")
+
+
+def _device(name: str, value: Any) -> None:
+    """Raise unless value is None or a CPU, CUDA or MPS device (str or torch.device) this machine has."""
+    if value is None:
+        return
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"TrainConfig.{name} must be a device name such as 'cpu' or None, got {value!r}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"TrainConfig.{name}: {value!r} is not a device name ({err})") from None
+    if device.type not in DEVICES:
+        raise ValueError(f"TrainConfig.{name} must be on one of {DEVICES} (or None), got {value!r}")
+    mps = getattr(torch.backends, "mps", None)
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": mps is not None and mps.is_available(),
+    }
+    if not available[device.type]:
+        raise ValueError(f"TrainConfig.{name}: {value!r} is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"TrainConfig.{name}: {value!r} is not available on this machine "
+            f"(it has {torch.cuda.device_count()} CUDA devices)"
+        )
 
 
 @dataclass
@@ -36,33 +94,34 @@ class TrainConfig:
     steps: int = 1000  # optimizer steps at most
     lr: float = 1e-3  # learning rate
     optimizer: str = "adam"  # "adam" | "sgd"
-    momentum: float = 0.0  # SGD momentum (ignored by Adam)
+    momentum: float = 0.0  # SGD momentum in [0, 1) (ignored by Adam)
     clip: float | None = 1.0  # max gradient norm; None: no clipping
-    seed: int = 0  # seeds torch and the batch rng
-    device: str | None = None  # None: pick_device()
+    seed: int = 0  # seeds torch and the batch rng, in [0, 2**64)
+    device: str | None = None  # "cpu", "cuda", "cuda:1", "mps" (or a torch.device); None: pick_device()
     progress: bool | None = None  # None: a tqdm bar only on a terminal and when CI is unset
-    target_loss: float | None = (
-        None  # stop early when the mean of the last `target_window` losses is below it
-    )
+    # stop early when the mean of the last `target_window` losses is below it
+    target_loss: float | None = None
     target_window: int = 50  # how many recent losses that mean covers
     time_limit_s: float | None = None  # stop after this many seconds
     on_nonfinite: str = "raise"  # "raise" a FloatingPointError naming the step | "stop" and record it
 
     def __post_init__(self) -> None:
-        if not isinstance(self.steps, int) or self.steps < 0:
-            raise ValueError(f"TrainConfig.steps must be an int >= 0, got {self.steps!r}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.clip is not None and not self.clip > 0:
-            raise ValueError(f"TrainConfig.clip must be > 0 or None, got {self.clip!r}")
-        if not isinstance(self.target_window, int) or self.target_window < 1:
-            raise ValueError(f"TrainConfig.target_window must be an int >= 1, got {self.target_window!r}")
-        if self.on_nonfinite not in ON_NONFINITE:
-            raise ValueError(
-                f"TrainConfig.on_nonfinite must be one of {ON_NONFINITE}, got {self.on_nonfinite!r}"
-            )
+        """Check every field here, naming it, so a bad value never reaches torch."""
+        self.steps = _integer("steps", self.steps, low=0)
+        _real("lr", self.lr, "finite and > 0", lambda value: 0 < value < math.inf)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        # momentum 1 would never let an old gradient fade, and torch refuses a negative one
+        _real("momentum", self.momentum, "in [0, 1)", lambda value: 0 <= value < 1)
+        _real("clip", self.clip, "> 0 or None", lambda value: value > 0, optional=True)
+        # torch.manual_seed takes at most 64 bits; NumPy's default_rng refuses a negative seed
+        self.seed = _integer("seed", self.seed, low=0, high=2**64 - 1)
+        _device("device", self.device)
+        if self.progress is not None and type(self.progress) is not bool:
+            raise TypeError(f"TrainConfig.progress must be True, False or None, got {self.progress!r}")
+        _real("target_loss", self.target_loss, "finite or None", math.isfinite, optional=True)
+        self.target_window = _integer("target_window", self.target_window, low=1)
+        _real("time_limit_s", self.time_limit_s, "> 0 or None", lambda value: value > 0, optional=True)
+        _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
 
 
 @dataclass
