@@ -7,10 +7,13 @@ loss and the gradient norm (before clipping) of every step in a :class:`History`
 
 from __future__ import annotations
 
+import copy
+import io
 import math
 import numbers
 import os
-import pickle
+import pickletools
+import re
 import sys
 import time
 import warnings
@@ -32,7 +35,7 @@ CHECKPOINT_FORMAT = "lstm_course.checkpoint/1"
 
 
 def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """value as a plain int (NumPy integers too, never a bool), within [low, high]; else an error naming it."""
+    """value as a plain int (NumPy integers too, never a bool) within [low, high]; else an error naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"TrainConfig.{name} must be an int, got {type(value).__name__} {value!r}")
     if value < low or (high is not None and value > high):
@@ -42,7 +45,7 @@ def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
 
 
 def _real(name: str, value: Any, rule: str, holds: Callable[[float], bool], optional: bool = False) -> None:
-    """Raise unless value is a real number (not a bool) for which holds(value) is true, or None if optional."""
+    """Raise unless value is a real number (not a bool) for which holds(value), or None when optional."""
     if optional and value is None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -253,32 +256,66 @@ def _reached_target(losses: list[float], config: TrainConfig) -> bool:
 
 # ---- checkpoints ---------------------------------------------------------------------------------------
 
-_PLAIN = (str, int, float, bool, type(None))
+# Exact types (no subclasses) that torch.load(weights_only=True) gives back as the same thing.
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+_CONTAINER_TYPES = (list, tuple, dict)
+MAX_METADATA_DEPTH = 100  # deeper metadata is refused: pickling it would hit Python's recursion limit
+PAYLOAD_ENTRIES = {"format": str, "model": dict, "optimizer": (dict, type(None)), "metadata": dict}
+# The per-parameter optimizer state that has its parameter's shape: Adam's moments, SGD's momentum.
+PARAMETER_SHAPED_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
 
 
-def _check_plain(value: Any, where: str) -> None:
-    """Raise unless value is plain data (str, numbers, None, tensors, and lists/tuples/dicts of them)."""
-    if isinstance(value, _PLAIN) or isinstance(value, Tensor):
+def _type_name(value: Any) -> str:
+    """'float' for a builtin, 'numpy.float64' or 'collections.defaultdict' for anything else."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _check_plain(value: Any, where: str, open_containers: set[int], depth: int = 0) -> None:
+    """Raise unless value is plain data of exact types: str, int, float, bool, None, torch.Tensor, and
+    list/tuple/dict of them (with str, number, bool or None keys), holding no container inside itself."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES or kind is Tensor:
         return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_plain(v, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, _PLAIN):
-                raise TypeError(f"save_checkpoint: metadata key {k!r} in {where} must be a str or number")
-            _check_plain(v, f"{where}[{k!r}]")
-        return
-    raise TypeError(
-        f"save_checkpoint: metadata {where} is a {type(value).__name__}; only str, numbers, bool, None, "
-        "tensors and lists/tuples/dicts of them can be saved (they load with weights_only=True)"
-    )
+    if kind not in _CONTAINER_TYPES:
+        raise TypeError(
+            f"save_checkpoint: {where} is a {_type_name(value)}; only str, int, float, bool, None, "
+            "torch.Tensor and lists/tuples/dicts of them can be saved, as exactly those types (no "
+            "subclasses), because only they load back with weights_only=True. Convert it first, "
+            "e.g. float(x) for a NumPy number, int(x) for an IntEnum, dict(x) for a defaultdict"
+        )
+    if id(value) in open_containers:
+        raise ValueError(f"save_checkpoint: {where} refers to itself (a container inside itself)")
+    if depth >= MAX_METADATA_DEPTH:
+        raise ValueError(f"save_checkpoint: {where} is nested deeper than {MAX_METADATA_DEPTH} levels")
+    open_containers.add(id(value))
+    for key, item in value.items() if kind is dict else enumerate(value):
+        if kind is dict and type(key) not in _PLAIN_TYPES:
+            raise TypeError(
+                f"save_checkpoint: {where} has a key {key!r} of type {_type_name(key)}; "
+                "keys must be exactly str, int, float, bool or None"
+            )
+        _check_plain(item, f"{where}[{key!r}]", open_containers, depth + 1)
+    open_containers.discard(id(value))
+
+
+def _read_back(data: bytes) -> Any:
+    """torch.load(weights_only=True) of bytes torch.save wrote."""
+    with warnings.catch_warnings():  # a foreign pickle protocol: the caller refuses the file if it matters
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, **metadata) -> Path:
-    """Save the model's (and optionally the optimizer's) state and plain metadata; returns the path."""
-    _check_plain(metadata, "metadata")
+    """Save the model's (and optionally the optimizer's) state and plain metadata; returns the path.
+
+    Saves only what load_checkpoint loads. Metadata must be exactly str, int, float, bool, None,
+    torch.Tensor, or lists/tuples/dicts of them: anything else (a NumPy number, an IntEnum, a str subclass,
+    a namedtuple, a defaultdict, a container inside itself) is refused with an error naming the entry and
+    its type, never converted, so what loads is what was saved. The file is read back before it replaces
+    path, so a refused save leaves an existing checkpoint there as it was.
+    """
+    _check_plain(metadata, "metadata", open_containers=set())
     path = Path(path)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -286,32 +323,255 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, *
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "metadata": metadata,
     }
-    torch.save(payload, path)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    try:
+        _read_back(data)
+    except Exception as err:
+        raise TypeError(
+            "save_checkpoint: the model's or the optimizer's state would not load back with "
+            f"weights_only=True, so nothing was saved: {_first_line(err)}"
+        ) from None
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path
+
+
+def _first_line(err: BaseException) -> str:
+    """The first non-empty line of an error's message, or its type's name."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+def _pickled_global(path: Path, err: BaseException) -> str | None:
+    """The Python global ('posix.system') a refused pickle would have called, or None when it calls none.
+
+    torch names it for the pickles it reads; a plain pickle it refuses before reaching one is scanned
+    opcode by opcode with pickletools, which reads the stream without running any of it.
+    """
+    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    if found:
+        return found.group(1)
+    with open(path, "rb") as file:
+        if file.read(1) != b"\x80":
+            return None
+        file.seek(0)
+        strings: list[str] = []
+        try:
+            for opcode, argument, _ in pickletools.genops(file):
+                if opcode.name in ("GLOBAL", "INST"):
+                    return str(argument).replace(" ", ".")
+                if opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    return ".".join(strings[-2:])
+                if isinstance(argument, str):
+                    strings.append(argument)
+        except Exception:  # a damaged pickle: whatever came before it held no global
+            return None
+    return None
+
+
+def _why_unreadable(path: Path, err: BaseException) -> str:
+    """What is wrong with a file torch.load(weights_only=True) refused, in one sentence."""
+    called = _pickled_global(path, err)
+    if called is not None:
+        return (
+            f"refusing {path}: it holds pickled Python objects ({called}), not only tensors and plain "
+            "data, so it was not loaded (nothing in it ran)"
+        )
+    with open(path, "rb") as file:
+        header = file.read(64)
+    if header.startswith(b"PK\x03\x04"):
+        return (
+            f"{path} is damaged: a zip archive (torch.save's format) that can't be read, "
+            f"e.g. truncated ({_first_line(err)})"
+        )
+    if header.startswith(b"\x80"):
+        return (
+            f"refusing {path}: it is a pickle, but not in torch.save's format, or damaged "
+            f"(nothing in it ran): {_first_line(err)}"
+        )
+    text = header.decode("utf-8", errors="replace")
+    # a full 64-byte header may end inside a character; what comes before it decides
+    whole = text[:-3] if len(header) == 64 else text
+    if all((character.isprintable() and character != "\ufffd") or character.isspace() for character in whole):
+        return f"{path} is a text file, not a checkpoint (it starts with {text[:40]!r})"
+    return (
+        f"{path} is not a checkpoint: it is neither torch.save's zip format nor a pickle "
+        f"(it starts with {header[:8]!r})"
+    )
+
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict:
+    """The payload of a file save_checkpoint wrote, loaded with weights_only=True; ValueError otherwise."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise ValueError(f"load_checkpoint: {path} is empty (0 bytes), not a checkpoint")
+    try:
+        with warnings.catch_warnings():  # a foreign pickle protocol: we refuse the file below if it matters
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            payload = torch.load(path, map_location=device, weights_only=True)
+    except OSError:  # a missing file or a folder: not a broken checkpoint
+        raise
+    except Exception as err:
+        raise ValueError(f"load_checkpoint: {_why_unreadable(path, err)}") from None
+    not_ours = f"load_checkpoint: {path} is not a checkpoint written by save_checkpoint"
+    if not isinstance(payload, dict):
+        raise ValueError(f"{not_ours} (it holds a {_type_name(payload)}, not a dict)")
+    if "format" not in payload:
+        raise ValueError(f"{not_ours} (it has no 'format' entry)")
+    if payload["format"] != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"load_checkpoint: {path} has format {payload['format']!r}; "
+            f"this version reads {CHECKPOINT_FORMAT!r}"
+        )
+    unexpected = sorted(map(repr, payload.keys() - PAYLOAD_ENTRIES.keys()))
+    if unexpected:
+        raise ValueError(f"{not_ours} (unexpected entries {', '.join(unexpected)})")
+    for entry, kinds in PAYLOAD_ENTRIES.items():
+        if entry not in payload:
+            raise ValueError(f"load_checkpoint: {path} has no {entry!r} entry")
+        if not isinstance(payload[entry], kinds):
+            raise ValueError(
+                f"load_checkpoint: {path}: its {entry!r} entry is a {_type_name(payload[entry])}, not a dict"
+            )
+    return payload
+
+
+def _check_model_state(path: Path, saved: dict, model: nn.Module) -> None:
+    """Raise unless saved has exactly the model's state_dict keys, as tensors of the same shapes and kinds."""
+    ours = model.state_dict()
+    missing = [key for key in ours if key not in saved]
+    unexpected = [key for key in saved if key not in ours]
+    if missing or unexpected:
+        raise ValueError(
+            f"load_checkpoint: {path} does not fit this model (a different architecture?): "
+            f"missing {missing}, unexpected {unexpected}"
+        )
+    wrong_shapes = []
+    for key, own in ours.items():
+        tensor = saved[key]
+        if not isinstance(own, Tensor):
+            continue
+        if not isinstance(tensor, Tensor):
+            raise ValueError(
+                f"load_checkpoint: {path}: model entry {key!r} is a {_type_name(tensor)}, not a tensor"
+            )
+        same_kind = tensor.is_floating_point() == own.is_floating_point() and (
+            tensor.is_complex() == own.is_complex()
+        )
+        if not same_kind or tensor.layout != own.layout or (tensor.is_meta and not own.is_meta):
+            raise ValueError(
+                f"load_checkpoint: {path}: model entry {key!r} is a {tensor.dtype} {tensor.layout} tensor "
+                f"on {tensor.device.type}; this model holds a {own.dtype} {own.layout} one there"
+            )
+        if tensor.shape != own.shape:
+            wrong_shapes.append(f"{key}: checkpoint {tuple(tensor.shape)}, model {tuple(own.shape)}")
+    if wrong_shapes:
+        raise ValueError(
+            f"load_checkpoint: {path} holds a different architecture (cell, sizes or layers): "
+            f"its weights' shapes differ from this model's: {'; '.join(wrong_shapes)}"
+        )
+
+
+def _check_optimizer_state(path: Path, saved: dict | None, optimizer: torch.optim.Optimizer) -> None:
+    """Raise unless saved is an optimizer state_dict with optimizer's groups, sizes and state shapes."""
+    if saved is None:
+        raise ValueError(f"load_checkpoint: {path} holds no optimizer state, but an optimizer was passed")
+    state, groups = saved.get("state"), saved.get("param_groups")
+    if (
+        not isinstance(state, dict)
+        or not isinstance(groups, list)
+        or not all(isinstance(group, dict) and isinstance(group.get("params"), list) for group in groups)
+    ):
+        raise ValueError(
+            f"load_checkpoint: {path}: its 'optimizer' entry is not an optimizer state_dict "
+            "(a dict of 'state' and 'param_groups' with their 'params')"
+        )
+    doesnt_fit = f"load_checkpoint: {path} does not fit this optimizer"
+    if len(groups) != len(optimizer.param_groups):
+        raise ValueError(
+            f"{doesnt_fit}: it has {len(optimizer.param_groups)} parameter groups, "
+            f"the checkpoint's optimizer had {len(groups)}"
+        )
+    for index, (group, own) in enumerate(zip(groups, optimizer.param_groups, strict=True)):
+        if len(group["params"]) != len(own["params"]):
+            raise ValueError(
+                f"{doesnt_fit}: its group {index} has {len(own['params'])} parameters, "
+                f"the checkpoint's had {len(group['params'])}"
+            )
+    parameters = {
+        saved_id: parameter
+        for group, own in zip(groups, optimizer.param_groups, strict=True)
+        for saved_id, parameter in zip(group["params"], own["params"], strict=True)
+    }
+    for saved_id, per_parameter in state.items():
+        if saved_id not in parameters or not isinstance(per_parameter, dict):
+            raise ValueError(
+                f"{doesnt_fit}: its state for parameter {saved_id!r} belongs to no parameter group"
+            )
+        parameter = parameters[saved_id]
+        for name in PARAMETER_SHAPED_STATE:
+            value = per_parameter.get(name)
+            if isinstance(value, Tensor) and value.shape != parameter.shape:
+                raise ValueError(
+                    f"{doesnt_fit}: the saved {name} of parameter {saved_id} has shape {tuple(value.shape)}, "
+                    f"the parameter has shape {tuple(parameter.shape)}"
+                )
+
+
+def _check_optimizer_groups(path: Path, optimizer: torch.optim.Optimizer) -> None:
+    """Raise unless every loaded group has every hyperparameter the optimizer's type needs."""
+    for index, group in enumerate(optimizer.param_groups):
+        missing = sorted(optimizer.defaults.keys() - group.keys())
+        if missing:
+            raise ValueError(
+                f"load_checkpoint: {path}: its optimizer state does not fit this "
+                f"{type(optimizer).__name__}: group {index} lacks {missing} (saved from another optimizer?)"
+            )
+
+
+def _load_all_or_nothing(path: Path, payload: dict, model: nn.Module, optimizer) -> None:
+    """Load the checked payload into model and optimizer; if anything still fails, put both back."""
+    model_before = {
+        key: value.detach().clone() if isinstance(value, Tensor) else copy.deepcopy(value)
+        for key, value in model.state_dict().items()
+    }
+    optimizer_before = None if optimizer is None else copy.deepcopy(optimizer.state_dict())
+    try:
+        model.load_state_dict(payload["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(payload["optimizer"])
+            _check_optimizer_groups(path, optimizer)
+    except Exception as err:
+        model.load_state_dict(model_before)
+        if optimizer is not None:
+            optimizer.load_state_dict(optimizer_before)
+        if isinstance(err, ValueError) and str(err).startswith("load_checkpoint"):
+            raise
+        raise ValueError(
+            f"load_checkpoint: {path} does not fit this model or optimizer, so nothing was changed: "
+            f"{_first_line(err)}"
+        ) from err
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None) -> dict:
     """Load a checkpoint from save_checkpoint into model (and optimizer); returns the metadata dict.
 
-    Loads with torch.load(weights_only=True): a file holding any other pickled object is refused with a
-    ValueError before any of its code can run.
+    All or nothing: the file's format and entries, every weight's presence and shape, and (when an optimizer
+    is passed) the optimizer state's presence, groups and shapes are checked before the model or the
+    optimizer is touched; a refused checkpoint raises a ValueError saying what is wrong and changes
+    nothing. Loads with torch.load(weights_only=True): a file holding any other pickled object is refused
+    before any of its code can run.
     """
     path = Path(path)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    try:
-        with warnings.catch_warnings():  # a foreign pickle protocol: we refuse the file below if it matters
-            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
-            payload = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"load_checkpoint: refusing {path}: it holds pickled Python objects, not only tensors and plain "
-            f"data, so it was not loaded (nothing in it ran). Details: {str(err).splitlines()[0]}"
-        ) from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"load_checkpoint: {path} is not a checkpoint written by save_checkpoint")
-    model.load_state_dict(payload["model"])
+    payload = _read_checkpoint(path, device)
+    _check_model_state(path, payload["model"], model)
     if optimizer is not None:
-        if payload["optimizer"] is None:
-            raise ValueError(f"load_checkpoint: {path} holds no optimizer state, but an optimizer was passed")
-        optimizer.load_state_dict(payload["optimizer"])
+        _check_optimizer_state(path, payload["optimizer"], optimizer)
+    _load_all_or_nothing(path, payload, model, optimizer)
     return payload["metadata"]

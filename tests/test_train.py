@@ -212,7 +212,7 @@ BAD_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "error"), BAD_CONFIGS, ids=lambda v: repr(v)[:20])
+@pytest.mark.parametrize(("name", "value", "error"), BAD_CONFIGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_CONFIGS])
 def test_config_refuses_a_bad_field_naming_it(name, value, error):
     with pytest.raises((TypeError, ValueError), match=rf"TrainConfig\.{name}\b") as info:
         TrainConfig(**{name: value})
@@ -287,12 +287,12 @@ def self_referential_dict():
         ({"name": Name("x")}, r"metadata\['name'\] is a .*Name"),
         ({"point": Point(1, 2)}, r"metadata\['point'\] is a .*Point"),
         ({"counts": defaultdict(int, a=1)}, r"metadata\['counts'\] is a .*defaultdict"),
-        ({"nested": [1, {"deep": np.float32(1.0)}]}, r"metadata\['nested'\]\[1\]\['deep'\] is a numpy\.float32"),
+        ({"nested": [1, {"x": np.float32(1)}]}, r"metadata\['nested'\]\[1\]\['x'\] is a numpy\.float32"),
         ({"weights": torch.nn.Parameter(torch.zeros(2))}, r"metadata\['weights'\] is a .*Parameter"),
         ({"keys": {Colour.RED: 1}}, r"metadata\['keys'\] has a key .* of type .*Colour"),
         ({"note": Path("x")}, r"metadata\['note'\] is a .*Path"),
     ],
-    ids=lambda v: str(v)[:30],
+    ids=lambda v: str(v)[:30].replace("\\", ""),
 )
 def test_save_refuses_metadata_that_would_not_load(tmp_path, metadata, named):
     path = tmp_path / "ck.pt"
@@ -404,7 +404,7 @@ def test_load_an_optimizer_with_other_groups_changes_nothing(tmp_path):
     split = torch.optim.Adam([{"params": params[:2]}, {"params": params[2:]}], lr=1e-2)
     refused_load_keeps_everything(path, other, split, r"optimizer.*2 parameter groups.*1")
     fewer = torch.optim.Adam(params[:-1], lr=1e-2)
-    refused_load_keeps_everything(path, other, fewer, r"optimizer.*group 0.*7 parameters.*8")
+    refused_load_keeps_everything(path, other, fewer, r"optimizer.*group 0 has 5 parameters.*had 6")
 
 
 def test_load_optimizer_state_of_the_wrong_shape_changes_nothing(tmp_path):
@@ -424,12 +424,18 @@ def test_load_the_state_of_another_optimizer_type_changes_nothing(tmp_path):
     refused_load_keeps_everything(path, model, sgd, r"optimizer.*does not fit")
 
 
+def checkpoint_bytes(model_state: dict) -> bytes:
+    """A checkpoint file's bytes, written by hand around model_state."""
+    payload = {"format": "lstm_course.checkpoint/1", "model": model_state, "optimizer": None, "metadata": {}}
+    return torch_bytes(payload)
+
+
 def test_load_missing_and_unexpected_keys_changes_nothing(tmp_path):
     model, optimizer = trained_with_adam()
     path = tmp_path / "ck.pt"
     state = model.state_dict()
     state["extra.weight"] = state.pop("head.weight")
-    torch.save({"format": "lstm_course.checkpoint/1", "model": state, "optimizer": None, "metadata": {}}, path)
+    path.write_bytes(checkpoint_bytes(state))
     refused_load_keeps_everything(path, model, None, r"missing.*head\.weight.*unexpected.*extra\.weight")
 
 
@@ -437,7 +443,7 @@ def test_load_a_model_entry_that_is_not_tensors_changes_nothing(tmp_path):
     model, _ = trained_with_adam()
     path = tmp_path / "ck.pt"
     state = dict(model.state_dict(), **{"head.bias": [1.0]})
-    torch.save({"format": "lstm_course.checkpoint/1", "model": state, "optimizer": None, "metadata": {}}, path)
+    path.write_bytes(checkpoint_bytes(state))
     refused_load_keeps_everything(path, model, None, r"head\.bias.*is a list, not a tensor")
 
 
@@ -463,7 +469,7 @@ def broken_files(tmp_path) -> dict[str, tuple[bytes, str]]:
         "plain pickle": (pickle.dumps(plain), r"pickle.*not in torch\.save's format"),
         "not a dict": (torch_bytes([1, 2, 3]), r"not a checkpoint written by save_checkpoint.*list"),
         "no format": (torch_bytes({"model": {}}), r"not a checkpoint written by save_checkpoint.*format"),
-        "newer format": (torch_bytes(dict(plain, format="lstm_course.checkpoint/2")), r"format.*checkpoint/2"),
+        "newer format": (torch_bytes(dict(plain, format="lstm_course.checkpoint/2")), r"format.*/2"),
         "no model": (torch_bytes(without_model), r"no 'model' entry"),
         "model not a dict": (torch_bytes(dict(plain, model=[1])), r"'model' entry is a list"),
         "metadata not a dict": (torch_bytes(dict(plain, metadata=3)), r"'metadata' entry is a int"),
@@ -543,7 +549,9 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize(("payload_class", "writer", "says"), HOSTILE, ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize(
+    ("payload_class", "writer", "says"), HOSTILE, ids=[f"{row[0].__name__}-{row[1]}" for row in HOSTILE]
+)
 def test_load_refuses_a_malicious_pickle(tmp_path, payload_class, writer, says):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
