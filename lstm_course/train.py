@@ -2,7 +2,12 @@
 
 ``fit(model, batch_fn, loss_fn, config)`` draws a batch with ``batch_fn(rng)``, computes
 ``loss_fn(model, x, y)``, back-propagates, clips the gradient norm and steps the optimizer, recording the
-loss and the gradient norm (before clipping) of every step in a :class:`History`.
+loss and the gradient norm (before clipping) of every step in a :class:`History`. :class:`TrainConfig`
+checks every field when it is made, so a bad value is named there and never fails later inside torch.
+
+``save_checkpoint`` writes only what ``load_checkpoint`` reads back; ``load_checkpoint`` is all or
+nothing (everything is checked before the model or the optimizer changes) and refuses a broken or
+hostile file with a ValueError saying what is wrong, without running anything in it.
 """
 
 from __future__ import annotations
@@ -375,16 +380,14 @@ def _pickled_global(path: Path, err: BaseException) -> str | None:
     return None
 
 
-def _why_unreadable(path: Path, err: BaseException) -> str:
-    """What is wrong with a file torch.load(weights_only=True) refused, in one sentence."""
+def _why_unreadable(path: Path, header: bytes, err: BaseException) -> str:
+    """What is wrong with a file torch.load(weights_only=True) refused, in one sentence; header: its start."""
     called = _pickled_global(path, err)
     if called is not None:
         return (
             f"refusing {path}: it holds pickled Python objects ({called}), not only tensors and plain "
             "data, so it was not loaded (nothing in it ran)"
         )
-    with open(path, "rb") as file:
-        header = file.read(64)
     if header.startswith(b"PK\x03\x04"):
         return (
             f"{path} is damaged: a zip archive (torch.save's format) that can't be read, "
@@ -408,16 +411,17 @@ def _why_unreadable(path: Path, err: BaseException) -> str:
 
 def _read_checkpoint(path: Path, device: torch.device) -> dict:
     """The payload of a file save_checkpoint wrote, loaded with weights_only=True; ValueError otherwise."""
-    if path.is_file() and path.stat().st_size == 0:
+    # a missing file, a folder or no permission raise their usual OSError here: the file is not broken
+    with open(path, "rb") as file:
+        header = file.read(64)
+    if not header:
         raise ValueError(f"load_checkpoint: {path} is empty (0 bytes), not a checkpoint")
     try:
         with warnings.catch_warnings():  # a foreign pickle protocol: we refuse the file below if it matters
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             payload = torch.load(path, map_location=device, weights_only=True)
-    except OSError:  # a missing file or a folder: not a broken checkpoint
-        raise
     except Exception as err:
-        raise ValueError(f"load_checkpoint: {_why_unreadable(path, err)}") from None
+        raise ValueError(f"load_checkpoint: {_why_unreadable(path, header, err)}") from None
     not_ours = f"load_checkpoint: {path} is not a checkpoint written by save_checkpoint"
     if not isinstance(payload, dict):
         raise ValueError(f"{not_ours} (it holds a {_type_name(payload)}, not a dict)")
@@ -486,6 +490,7 @@ def _check_optimizer_state(path: Path, saved: dict | None, optimizer: torch.opti
         not isinstance(state, dict)
         or not isinstance(groups, list)
         or not all(isinstance(group, dict) and isinstance(group.get("params"), list) for group in groups)
+        or not all(type(saved_id) is int for group in groups for saved_id in group["params"])
     ):
         raise ValueError(
             f"load_checkpoint: {path}: its 'optimizer' entry is not an optimizer state_dict "

@@ -212,7 +212,9 @@ BAD_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "error"), BAD_CONFIGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_CONFIGS])
+@pytest.mark.parametrize(
+    ("name", "value", "error"), BAD_CONFIGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_CONFIGS]
+)
 def test_config_refuses_a_bad_field_naming_it(name, value, error):
     with pytest.raises((TypeError, ValueError), match=rf"TrainConfig\.{name}\b") as info:
         TrainConfig(**{name: value})
@@ -575,3 +577,23 @@ def test_load_refuses_a_malicious_pickle(tmp_path, payload_class, writer, says):
     if writer.startswith("pickle"):  # the payload is real: a plain unpickler would have run it
         pickle.loads(path.read_bytes())
         assert marker.exists()
+
+
+def test_load_a_missing_file_or_a_folder_raises_the_usual_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt", small_model())
+    with pytest.raises(IsADirectoryError):
+        load_checkpoint(tmp_path, small_model())
+
+
+@pytest.mark.parametrize(
+    "optimizer_entry",
+    [{"state": {}}, {"state": [], "param_groups": []}, {"state": {}, "param_groups": [{"params": [[0]]}]}],
+    ids=["no groups", "state a list", "a list as parameter id"],
+)
+def test_load_an_optimizer_entry_that_is_not_a_state_dict_changes_nothing(tmp_path, optimizer_entry):
+    model, optimizer = trained_with_adam()
+    path = tmp_path / "ck.pt"
+    payload = {"format": "lstm_course.checkpoint/1", "model": model.state_dict(), "metadata": {}}
+    path.write_bytes(torch_bytes(dict(payload, optimizer=optimizer_entry)))
+    refused_load_keeps_everything(path, *trained_with_adam(seed=1), r"'optimizer' entry is not an optimizer")
