@@ -108,6 +108,7 @@ def lstm_step_backward(
     di = dc * g  # c = f * c_prev + i * g
     dg = dc * i  # c = f * c_prev + i * g
     dc_prev = dc * f  # c = f * c_prev + i * g
+    # (B, 4H) dL/da, the four gates' blocks side by side as in a
     da = np.concatenate(
         [
             di * i * (1 - i),  # i = sigma(a_i)
@@ -116,7 +117,7 @@ def lstm_step_backward(
             do * o * (1 - o),  # o = sigma(a_o)
         ],
         axis=1,
-    )  # (B, 4H)
+    )
     grads = {
         "weight_ih": da.T @ x,  # a = x W_ih^T + ...
         "weight_hh": da.T @ h_prev,  # a = ... + h_prev W_hh^T
