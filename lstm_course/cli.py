@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lstm_course.checks import grading, notebooks
+from lstm_course.grading import grader, notebooks, report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print("no such file or folder: " + ", ".join(map(str, missing)), file=sys.stderr)
         return 2
-    rows = grading.grade(args.paths, exercises, args.out, args.timeout, args.total_timeout)
+    rows = grader.grade(args.paths, exercises, args.out, args.timeout, args.total_timeout)
     print()
-    print(grading.format_table(rows))
+    print(report.format_table(rows))
     failed = sum(r.result != "pass" for r in rows)
     print(
         f"\n{len(rows) - failed}/{len(rows)} checks passed; results in {args.out / 'grades.csv'} "

@@ -5,7 +5,6 @@ import pytest
 
 from lstm_course.checks.activations import check_sigmoid
 from lstm_course.checks.harness import (
-    SUCCESS,
     CheckFailure,
     Feedback,
     call_student,
@@ -13,6 +12,7 @@ from lstm_course.checks.harness import (
     fresh_seed,
     run_check,
 )
+from lstm_course.checks.success import SUCCESS, SUCCESS_LINE, success_line
 from lstm_course.reference import sigmoid
 
 
@@ -23,6 +23,13 @@ def test_success_prints_exactly_one_fixed_line(capsys: pytest.CaptureFixture[str
         == SUCCESS.format(name="sigmoid", n=5) + "\n"
         == "✓ sigmoid: 5/5 checks passed\n"
     )
+
+
+def test_the_success_line_reads_back_its_name_and_count() -> None:
+    match = SUCCESS_LINE.match(success_line("lstm_step_forward", 6) + "\n")
+    assert match is not None and (match["name"], match["n"]) == ("lstm_step_forward", "6")
+    assert SUCCESS_LINE.match("✓ sigmoid: 4/5 checks passed\n") is None
+    assert SUCCESS_LINE.match(success_line("sigmoid", 5) + "\nmore\n") is None
 
 
 def test_failure_is_an_assertion_error_with_feedback_first_and_the_seed_last() -> None:

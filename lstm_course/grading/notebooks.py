@@ -17,7 +17,6 @@ randomness.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,10 @@ import nbformat
 from nbformat import NotebookNode
 
 import lstm_course
+from lstm_course.checks.success import SUCCESS_LINE
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-SUCCESS_LINE = re.compile(r"^✓ (?P<name>[\w.]+): (?P<n>\d+)/(?P=n) checks passed\n$")
 STUB = 'raise NotImplementedError("write your solution here")'
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 

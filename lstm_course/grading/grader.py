@@ -12,13 +12,12 @@ For each submission the grader
    had;
 4. reports one row per check: points, pass/fail, and the first line of the feedback.
 
-Results go to the terminal as a table and to ``grades.csv`` and ``grades.json``, rewritten after every
-submission.
+Results go to the terminal as a table and to ``grades.csv`` and ``grades.json`` (``grading.report``), rewritten
+after every submission.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -26,31 +25,20 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from lstm_course.checks.nbval_log import ENV
-from lstm_course.checks.notebooks import SUCCESS_LINE, is_check_cell
+from lstm_course.checks.success import SUCCESS_LINE
+from lstm_course.grading.nbval_plugin import ENV
+from lstm_course.grading.notebooks import is_check_cell
+from lstm_course.grading.report import Row, write_results
 
 EXCEPTION_LINE = re.compile(
     r"^(?:[A-Za-z_][\w.]*\.)?([A-Za-z_]\w*(?:Error|Exception|Failure|Interrupt|Exit))(?::\s?(.*))?$"
 )
-
-
-@dataclass
-class Row:
-    """One line of the grade table."""
-
-    submission: str
-    exercise: str
-    check: str
-    points: int
-    max_points: int
-    result: str  # pass | fail | timeout | not run | invalid
-    feedback: str
 
 
 @dataclass
@@ -160,7 +148,7 @@ def run_nbval(
     command = [
         *(sys.executable, "-m", "pytest", *map(str, paths), "--nbval-lax"),
         *(f"--nbval-cell-timeout={cell_timeout:g}", "--nbval-current-env"),
-        *("-p", "lstm_course.checks.nbval_log", "-p", "no:cacheprovider"),
+        *("-p", "lstm_course.grading.nbval_plugin", "-p", "no:cacheprovider"),
         *("-c", str(ini), "--rootdir", str(folder), "-q", "--color=no"),
     ]
     env = {**os.environ, ENV: str(log)}
@@ -297,41 +285,6 @@ def find_submissions(paths: Iterable[Path]) -> list[tuple[Path, str]]:
         else:
             found.append((path, str(path)))
     return found
-
-
-def write_results(rows: list[Row], out: Path) -> None:
-    """grades.csv and grades.json in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(Row)])
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
-    (out / "grades.json").write_text(
-        json.dumps([asdict(r) for r in rows], indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
-def format_table(rows: list[Row], width: int = 72) -> str:
-    """An aligned text table of the rows, feedback cut to ``width`` characters."""
-    header = ("submission", "exercise", "check", "points", "result", "feedback")
-    body = [
-        (
-            r.submission,
-            r.exercise,
-            r.check,
-            f"{r.points}/{r.max_points}",
-            r.result,
-            r.feedback if len(r.feedback) <= width else r.feedback[: width - 1] + "…",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
-        for line in [header, *body]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def grade(
