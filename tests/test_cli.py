@@ -70,6 +70,22 @@ def test_grade_a_class_folder(class_folder: Path, tmp_path: Path, capsys: pytest
     assert "sigmoid overflows for extreme inputs" in printed and "dave_01_activations.ipynb" in printed
 
 
+@pytest.mark.slow
+def test_the_default_relative_out_grades_a_correct_submission_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: `lstm-course grade alice_01_activations.ipynb` run in the class folder, default --out."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(solved("01_activations"), folder / "alice_01_activations.ipynb")
+    monkeypatch.chdir(folder)
+    assert main(["grade", "alice_01_activations.ipynb", "--timeout", "60"]) == 0
+    rows = json.loads((folder / "grading-out" / "grades.json").read_text(encoding="utf-8"))
+    checks = ["sigmoid", "tanh_derivative", "softmax", "dense_forward", "dense_backward"]
+    assert [(r["check"], r["result"]) for r in rows] == [(check, "pass") for check in checks]
+    assert sum(r["points"] for r in rows) == sum(r["max_points"] for r in rows) > 0
+
+
 def test_grade_refuses_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade", str(tmp_path / "nothing")]) == 2
     assert "no such file or folder" in capsys.readouterr().err

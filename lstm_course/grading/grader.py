@@ -12,8 +12,8 @@ For each submission the grader
    had;
 4. reports one row per check: points, pass/fail, and the first line of the feedback.
 
-Results go to the terminal as a table and to ``grades.csv`` and ``grades.json`` (``grading.report``), rewritten
-after every submission.
+Results go to the terminal as a table and to ``grades.csv`` and ``grades.json`` (``grading.report``),
+rewritten after every submission. Every path is made absolute first: pytest runs in the work folder.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def run_nbval(
     The subprocess gets its own empty pytest config and process group; past ``total_timeout`` the whole group
     (pytest and its kernel) is killed. Each cell's result is appended to ``log`` as it finishes.
     """
-    paths = [notebooks] if isinstance(notebooks, Path) else list(notebooks)
+    # absolute, because the subprocess runs in the notebooks' folder: relative paths would miss from there
+    paths = [path.resolve() for path in ([notebooks] if isinstance(notebooks, Path) else notebooks)]
     folder = paths[0].parent
     ini = folder / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
@@ -151,7 +152,7 @@ def run_nbval(
         *("-p", "lstm_course.grading.nbval_plugin", "-p", "no:cacheprovider"),
         *("-c", str(ini), "--rootdir", str(folder), "-q", "--color=no"),
     ]
-    env = {**os.environ, ENV: str(log)}
+    env = {**os.environ, ENV: str(log.resolve())}
     proc = subprocess.Popen(
         command,
         cwd=folder,
@@ -218,6 +219,7 @@ def grade_notebook(
         ]
     checks = canonical_checks(nbformat.read(exercises_dir / f"{exercise}.ipynb", as_version=4))
     copy, appended = graded_copy(submission, checks)
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     notebook, log = workdir / f"{exercise}.ipynb", workdir / "cells.jsonl"
     log.unlink(missing_ok=True)
@@ -296,6 +298,7 @@ def grade(
 ) -> list[Row]:
     """Grade every submission under ``paths``; write the results into ``out`` after each one."""
     total_timeout = total_timeout if total_timeout is not None else max(4 * cell_timeout, 300)
+    exercises_dir, out = exercises_dir.resolve(), out.resolve()
     rows: list[Row] = []
     submissions = find_submissions(paths)
     if not submissions:
