@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstm_course.grading import notebooks
 from lstm_course.cli import main
+from lstm_course.grading import notebooks
 
 EXERCISES = Path(__file__).resolve().parents[1] / "exercises"
 

@@ -110,7 +110,8 @@ def test_step_forward_mistakes_are_named(kwargs: dict, message: str) -> None:
     [
         (
             {"tanh_derivative": lambda t: 1 - t},
-            r"^wrong tanh derivative for tanh\(c\): d tanh\(c\)/dc = 1 - tanh\(c\)\*\*2",
+            r"^wrong tanh derivative for tanh\(c\): with tanh_c = tanh\(c\), dtanh_c/dc = 1 - tanh_c\*\*2 "
+            r"\(you used 1 - tanh_c\)",
         ),
         ({"through_h": False}, r"^the cell gradient ignores the path through h"),
         ({"forget": False}, r"^dc_prev misses the forget gate"),

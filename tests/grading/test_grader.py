@@ -1,4 +1,4 @@
-"""The grader's parts: the course's checks replace the submitted ones, feedback lines, exercise lookup, limits."""
+"""The grader's parts: the course's checks replace the submitted ones, feedback, exercise lookup, limits."""
 
 from pathlib import Path
 
