@@ -104,3 +104,72 @@ def test_build_check_finds_a_stale_notebook(tmp_path: Path, capsys: pytest.Captu
     solution = nbformat.read(tmp_path / "sol" / "01_activations.ipynb", as_version=4)
     assert notebooks.STUB not in "".join(c.source for c in solution.cells if c.cell_type == "code")
     assert "exercise notebooks are up to date" in capsys.readouterr().out
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the command printed to stderr: one line starting with "error:", no traceback."""
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf", "ten"])
+@pytest.mark.parametrize("option", ["--timeout", "--total-timeout"])
+def test_a_time_limit_must_be_positive_and_finite(
+    option: str, value: str, class_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", str(class_folder), option, value]) == 2
+    assert f"argument {option}" in one_line_error(capsys)
+
+
+def test_grade_refuses_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", str(tmp_path)]) == 2
+    assert "no submissions found under" in one_line_error(capsys)
+
+
+def test_grade_refuses_an_out_that_is_a_file(class_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = class_folder / "alice_01_activations.ipynb"
+    assert main(["grade", str(class_folder), "--out", str(out)]) == 2
+    assert "is a file" in one_line_error(capsys)
+
+
+def test_grade_refuses_an_exercises_folder_without_notebooks(
+    class_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", str(class_folder), "--exercises", str(tmp_path / "nonexistent")]) == 2
+    assert "no exercise notebooks" in one_line_error(capsys)
+
+
+def test_build_refuses_a_missing_or_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build-exercises", "--exercises", str(tmp_path / "nonexistent")]) == 2
+    assert "no exercise sources" in one_line_error(capsys)
+    (tmp_path / "source").mkdir()
+    assert main(["build-exercises", "--exercises", str(tmp_path)]) == 2
+    assert "no exercise sources" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("# %%\nx = 1\n", "no check cell"),
+        (
+            "# %%\n### BEGIN SOLUTION\nx = 1\n\n# %%\n# NBVAL_CHECK_OUTPUT\nprint(x)\n",
+            "unbalanced solution markers",
+        ),
+        (b"# %%\nx = '\xff'\n", "not a readable jupytext source"),
+    ],
+)
+def test_build_refuses_a_malformed_source(
+    source: str | bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "source").mkdir()
+    path = tmp_path / "source" / "01_broken.py"
+    path.write_bytes(source if isinstance(source, bytes) else source.encode())
+    assert main(["build-exercises", "--exercises", str(tmp_path)]) == 2
+    assert message in one_line_error(capsys)
+
+
+def test_build_check_refuses_an_only_that_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build-exercises", "--exercises", str(EXERCISES), "--check", "--only", "99"]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith("error: no exercise source matches 99") and printed.out == ""
