@@ -13,6 +13,7 @@ from lstm_course.cellspec import SPECS
 from lstm_course.checks.harness import (
     Feedback,
     call_student,
+    close,
     expect_array,
     expect_grads,
     expect_tuple,
@@ -69,14 +70,19 @@ def _student_step(
     return expect_tuple("rnn_step_forward", got, 2, "h, cache")
 
 
+def _step_forward_case(
+    rnn_step_forward: Callable[..., Any], rng: np.random.Generator, B: int, D: int, H: int, scale: float = 0.5
+) -> None:
+    """One case of check_rnn_step_forward."""
+    x, h_prev, p = _step_case(rng, B, D, H, scale)
+    h, _ = _student_step(rnn_step_forward, x, h_prev, p)
+    expected, _ = ref.rnn_step_forward(x, h_prev, p)
+    expect_array("h", h, expected, dims="B, H", variants=step_forward_variants(x, h_prev, p))
+
+
 def check_rnn_step_forward(rnn_step_forward: Callable[..., Any], seed: int | None = None) -> None:
     """rnn_step_forward(x_t (B, D), h_prev (B, H), params) -> (h (B, H), cache)."""
-
-    def case(rng: np.random.Generator, B: int, D: int, H: int, scale: float = 0.5) -> None:
-        x, h_prev, p = _step_case(rng, B, D, H, scale)
-        h, _ = _student_step(rnn_step_forward, x, h_prev, p)
-        expected, _ = ref.rnn_step_forward(x, h_prev, p)
-        expect_array("h", h, expected, dims="B, H", variants=step_forward_variants(x, h_prev, p))
+    case = partial(_step_forward_case, rnn_step_forward)
 
     run_check(
         "rnn_step_forward",
@@ -188,6 +194,11 @@ def check_rnn_forward(rnn_forward: Callable[..., Any], seed: int | None = None) 
             h0 = np.zeros((B, H))  # what None means, so the mistake-variants start where the student did
         out, h_T, _ = _student_forward(rnn_forward, x, p, h0 if with_h0 else None)
         e_out, e_h_T, _ = ref.rnn_forward(x, p, h0 if with_h0 else None)
+        steps = student_helpers(rnn_forward, "rnn_step_forward")
+        if steps and not close(out, e_out):  # rnn_forward calls it: a wrong step is named as such
+            require_passing(
+                "rnn_step_forward", partial(_step_forward_case, steps[0], rng.spawn(1)[0], B, D, H)
+            )
         expect_array(
             "out",
             out,

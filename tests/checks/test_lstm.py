@@ -166,3 +166,22 @@ def test_a_right_bptt_on_a_wrong_step_backward_names_the_step_backward() -> None
     assert first == "lstm_step_backward is not right yet: make check_lstm_step_backward pass first"
     assert details.startswith("check_lstm_step_backward says: wrong tanh derivative for tanh(c)")
     assert "seed" in str(info.value)
+
+
+def test_a_right_forward_on_a_wrong_step_names_the_step() -> None:
+    """As in a notebook: lstm_forward calls the lstm_step_forward of its globals, which forgets c_prev."""
+
+    def wrong_step(x, h_prev, c_prev, p):
+        return step(x, h_prev, c_prev, p, forget=False)
+
+    notebook_forward = types.FunctionType(
+        forward.__code__,
+        {**globals(), "step": wrong_step, "lstm_step_forward": wrong_step},
+        "lstm_forward",
+        forward.__defaults__,
+    )
+    with pytest.raises(AssertionError) as info:
+        check_lstm_forward(notebook_forward)
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "lstm_step_forward is not right yet: make check_lstm_step_forward pass first"
+    assert details.startswith("check_lstm_step_forward says: c_prev is dropped")

@@ -174,3 +174,15 @@ def test_transposed_weights_in_the_step_backward_name_the_output_checked() -> No
         match=r"^the weight is transposed in the backward pass: dx_t = da @ weight_ih \(no \.T\)",
     ):
         check_rnn_step_backward(step, transposed)
+
+
+def test_a_right_forward_on_a_wrong_step_names_the_step() -> None:
+    namespace: dict = {}
+    wrong = NOTEBOOK.replace('+ params["bias_hh"]\n    h = np.tanh(a)', "\n    h = np.tanh(a)")
+    assert wrong != NOTEBOOK
+    exec(compile(wrong, "<notebook>", "exec"), namespace)  # noqa: S102 - a notebook's globals
+    with pytest.raises(AssertionError) as info:
+        check_rnn_forward(namespace["rnn_forward"])
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "rnn_step_forward is not right yet: make check_rnn_step_forward pass first"
+    assert details.startswith("check_rnn_step_forward says: bias_hh is missing")
