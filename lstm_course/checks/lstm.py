@@ -157,6 +157,7 @@ def _step_backward(
     derivatives: dict | None = None,
     order: tuple[int, ...] | None = None,
     transposed: bool = False,
+    transposed_grads: bool = False,
     dc_from_h: bool = True,
     f_in_dc_prev: bool = True,
 ) -> dict[str, Any]:
@@ -178,7 +179,9 @@ def _step_backward(
     da_g = dc_total * i * derivative["g"](g, a_g)  # g = tanh(a_g)
     da_o = do * o * (1 - o)  # o = sigmoid(a_o)
     da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4H)
-    result = affine_backward(da, da, x, h_prev, p, order=order, transposed=transposed)
+    result = affine_backward(
+        da, da, x, h_prev, p, order=order, transposed=transposed, transposed_grads=transposed_grads
+    )
     result["dc_prev"] = dc_total * f if f_in_dc_prev else dc_total  # c = f * c_prev + ...
     return result
 
@@ -350,7 +353,7 @@ def check_lstm_backward(
         e_dx, e_grads, (e_dh0, e_dc0) = ref.lstm_backward(dout, ref_cache, dh_T, dc_T)
 
         def variants(output: str) -> Variants:
-            return bptt_variants(LSTM, x, p, (h0, c0), dout, (dh_T, dc_T), output)
+            return bptt_variants(LSTM, x, p, (h0, c0), dout, (dh_T, dc_T), output, _step_backward, TANH_SITES)
 
         expect_array("dx", dx, e_dx, dims="T, B, D", time_axis=0, variants=variants("dx"))
         expect_grads("grads", grads, e_grads, GRAD_DIMS, variants=variants("grads"))

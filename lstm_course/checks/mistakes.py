@@ -218,6 +218,7 @@ def affine_backward(
     *,
     order: Sequence[int] | None = None,
     transposed: bool = False,
+    transposed_grads: bool = False,
 ) -> dict[str, Any]:
     """dx_t, dh_prev and grads through a = x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh, maybe with a mistake.
 
@@ -226,21 +227,25 @@ def affine_backward(
             LSTM, different where a gate scales the recurrent side (the GRU's candidate).
         order: the gate gradients stacked in this block order (a mistake unless the identity).
         transposed: the mistake of multiplying by the weights transposed.
+        transposed_grads: the mistake of the weight gradients transposed, x_t^T da instead of da^T x_t.
     """
     if order is not None:
         da_ih, da_hh = stacked_in_order(da_ih, order, axis=1), stacked_in_order(da_hh, order, axis=1)
     weight_ih, weight_hh = params["weight_ih"], params["weight_hh"]
     if transposed:
         weight_ih, weight_hh = weight_ih.T, weight_hh.T
+    grads = {
+        "weight_ih": da_ih.T @ x,
+        "weight_hh": da_hh.T @ h_prev,
+        "bias_ih": da_ih.sum(0),
+        "bias_hh": da_hh.sum(0),
+    }
+    if transposed_grads:
+        grads["weight_ih"], grads["weight_hh"] = grads["weight_ih"].T, grads["weight_hh"].T
     return {
         "dx": da_ih @ weight_ih,  # a = x_t W_ih^T + ...
         "dh_prev": da_hh @ weight_hh,  # a = ... + h_prev W_hh^T
-        "grads": {
-            "weight_ih": da_ih.T @ x,
-            "weight_hh": da_hh.T @ h_prev,
-            "bias_ih": da_ih.sum(0),
-            "bias_hh": da_hh.sum(0),
-        },
+        "grads": grads,
     }
 
 
@@ -249,7 +254,37 @@ TRANSPOSED_TEXT = {
     "dx": "the weight is transposed in the backward pass: dx_t = da @ weight_ih (no .T) for a = x_t @ W_ih^T",
     "dh_prev": "the weight is transposed in the backward pass: dh_prev = da @ weight_hh (no .T) for a = "
     "h_prev @ W_hh^T",
+    "both": "the weights are transposed in the backward pass: dx_t = da @ weight_ih and dh_prev = da @ "
+    "weight_hh (no .T)",
 }
+
+
+TRANSPOSED_GRAD_TEXT = (
+    "the weight gradient is transposed: dW_hh = da.T @ h_prev and dW_ih = da.T @ x_t have the weights' shapes"
+)
+
+
+def step_backward_mistakes(
+    spec: CellSpec, sites: Sequence[TanhSite], output: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> list[tuple[str, dict[str, Any]]]:
+    """(feedback, knobs) for each known step backward mistake that can show in ``output``."""
+    mistakes = [
+        (message, {"derivatives": {site.y: derivative}})
+        for site in sites
+        for message, derivative in tanh_derivative_mistakes(site)
+    ]
+    mistakes += list(extra)
+    if output in ("dx", "dh_prev"):
+        mistakes.append((TRANSPOSED_TEXT[output], {"transposed": True}))
+    if output == "grads":
+        mistakes.append((TRANSPOSED_GRAD_TEXT, {"transposed_grads": True}))
+    gradient_names = [f"d{gate}" for gate in spec.gates]
+    stack_hint = f" (stack them in torch's order {', '.join(spec.gates)})"
+    mistakes += [
+        (gate_order_text(gradient_names, order, "gate gradients", "result") + stack_hint, {"order": order})
+        for order in gate_permutations(spec.num_gates)
+    ]
+    return mistakes
 
 
 def step_backward_variants(
@@ -263,33 +298,18 @@ def step_backward_variants(
 
     Args:
         backward: the cell's step backward on the check's inputs, written with the knobs
-            ``backward(derivatives={site.y: derivative}, order=..., transposed=..., **extra_knobs)``; it
-            returns a dict with ``output``.
+            ``backward(derivatives={site.y: derivative}, order=..., transposed=..., transposed_grads=...,
+            **extra_knobs)``; it returns a dict with ``output``.
         sites: the tanh derivatives it takes.
         extra: the cell's own mistakes, (feedback, knobs), tried after the tanh derivatives.
     """
 
-    def variant(**knobs: Any) -> Callable[[], Any]:
+    def variant(knobs: dict[str, Any]) -> Callable[[], Any]:
         return lambda: backward(**knobs)[output]
 
-    variants = [
-        (message, variant(derivatives={site.y: derivative}))
-        for site in sites
-        for message, derivative in tanh_derivative_mistakes(site)
+    return [
+        (message, variant(knobs)) for message, knobs in step_backward_mistakes(spec, sites, output, extra)
     ]
-    variants += [(message, variant(**knobs)) for message, knobs in extra]
-    if output in TRANSPOSED_TEXT:
-        variants.append((TRANSPOSED_TEXT[output], variant(transposed=True)))
-    gradient_names = [f"d{gate}" for gate in spec.gates]
-    stack_hint = f" (stack them in torch's order {', '.join(spec.gates)})"
-    variants += [
-        (
-            gate_order_text(gradient_names, order, "gate gradients", "result") + stack_hint,
-            variant(order=order),
-        )
-        for order in gate_permutations(spec.num_gates)
-    ]
-    return variants
 
 
 # --- over time ----------------------------------------------------------------------------------------------
@@ -356,6 +376,16 @@ def sequence_forward_variants(cell: CellSteps, x: np.ndarray, params: dict, init
     return variants
 
 
+def _states_before_each_step(cell: CellSteps, x: np.ndarray, params: dict, initial: tuple) -> list[tuple]:
+    """The states each step starts from: initial, then the states after steps 0..T-2."""
+    states, before = initial, []
+    for x_t in x:
+        before.append(states)
+        *states, _ = cell.forward(x_t, *states, params)
+        states = tuple(states)
+    return before
+
+
 def bptt(
     cell: CellSteps,
     x: np.ndarray,
@@ -367,7 +397,9 @@ def bptt(
     carry: Sequence[bool] | None = None,
     use_final: Sequence[bool] | None = None,
     accumulate: bool = True,
-    shift: bool = False,
+    shift: int = 0,
+    stop: int = 0,
+    step_backward: Callable[..., dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """BPTT over the right step backward, optionally with a mistake: dx, grads and d<state>0 for each state.
 
@@ -376,20 +408,29 @@ def bptt(
         carry: ``carry[k]`` False drops state k's gradient between steps.
         use_final: ``use_final[k]`` False ignores ``dfinal[k]``.
         accumulate: False keeps the grads of the last step computed (the first time step) only.
-        shift: step t receives dout[t-1].
+        shift: step t receives dout[t - shift] (zeros outside 0..T-1).
+        stop: the loop stops at t = stop instead of 0.
+        step_backward: a step backward with a mistake, ``step_backward(*dstates, x_t, *states_prev, params)``
+            returning a dict with "dx", "d<state>_prev" and "grads"; None: the cell's own.
     """
     carry = carry or [True] * len(dfinal)
     use_final = use_final or [True] * len(dfinal)
+    T = x.shape[0]
     caches = run_steps(cell, x, params, initial)[2]
+    before = _states_before_each_step(cell, x, params, initial) if step_backward else []
     dnext = [grad if use else np.zeros_like(grad) for grad, use in zip(dfinal, use_final, strict=True)]
+    dprev = dnext
     dx, grads = np.zeros_like(x), None
-    for t in reversed(range(x.shape[0])):
-        if shift:
-            dout_t = dout[t - 1] if t > 0 else np.zeros_like(dout[0])
-        else:
-            dout_t = dout[t]
+    for t in reversed(range(stop, T)):
+        dout_t = dout[t - shift] if 0 <= t - shift < T else np.zeros_like(dout[0])
         # h feeds out[t] and step t+1: dh = dout[t] + dh_next; the other states feed step t+1 only
-        dx[t], *dprev, step_grads = cell.backward(dout_t + dnext[0], *dnext[1:], caches[t])
+        dstates = (dout_t + dnext[0], *dnext[1:])
+        if step_backward is None:
+            dx[t], *dprev, step_grads = cell.backward(*dstates, caches[t])
+        else:
+            result = step_backward(*dstates, x[t], *before[t], params)
+            dx[t], step_grads = result["dx"], result["grads"]
+            dprev = [result[f"d{state}_prev"] for state in cell.states]
         dnext = [grad if keep else np.zeros_like(grad) for grad, keep in zip(dprev, carry, strict=True)]
         if grads is None or not accumulate:
             grads = {name: value.copy() for name, value in step_grads.items()}
@@ -401,9 +442,22 @@ def bptt(
 
 
 def bptt_variants(
-    cell: CellSteps, x: np.ndarray, params: dict, initial: tuple, dout: np.ndarray, dfinal: tuple, output: str
+    cell: CellSteps,
+    x: np.ndarray,
+    params: dict,
+    initial: tuple,
+    dout: np.ndarray,
+    dfinal: tuple,
+    output: str,
+    backward: Callable[..., dict[str, Any]] | None = None,
+    sites: Sequence[TanhSite] = (),
 ) -> list[Variant]:
-    """Known BPTT mistakes for ``output`` ("dx", "grads", "dh0", "dc0"), built on the right step backward."""
+    """Known BPTT mistakes for ``output`` ("dx", "grads", "dh0", "dc0"), built on the right step backward.
+
+    With the cell's step ``backward`` written with knobs (see ``step_backward_variants``; called as
+    ``backward(*dstates, x_t, *states_prev, params, **knobs)``), the step's own mistakes made inside the loop
+    are named too: a wrong tanh derivative at ``sites``, a transposed weight or weight gradient.
+    """
     states = cell.states
 
     def variant(**mistake: Any) -> Callable[[], Any]:
@@ -447,10 +501,27 @@ def bptt_variants(
         else:
             message = f"d{state}_T is ignored: it is the d{state} flowing into the last step"
         variants.append((message, variant(use_final=all_but(k))))
-    variants.append(
+    variants += [
         (
             "off by one in time: step t receives dout[t-1]; use dout[t] + dh_next at step t",
-            variant(shift=True),
-        )
-    )
+            variant(shift=1),
+        ),
+        (
+            "off by one in time: step t receives dout[t+1]; use dout[t] + dh_next at step t",
+            variant(shift=-1),
+        ),
+        (
+            "off by one in time: the loop stops before t = 0; run t = T-1 down to 0, "
+            "for t in reversed(range(T))",
+            variant(stop=1),
+        ),
+    ]
+    if backward is not None:
+        in_the_loop = [
+            *step_backward_mistakes(cell.spec, sites, output="grads"),
+            (TRANSPOSED_TEXT["both"], {"transposed": True}),
+        ]
+        variants += [
+            (message, variant(step_backward=partial(backward, **knobs))) for message, knobs in in_the_loop
+        ]
     return variants

@@ -107,13 +107,16 @@ def _step_backward(
     derivatives: dict | None = None,
     order: tuple[int, ...] | None = None,
     transposed: bool = False,
+    transposed_grads: bool = False,
 ) -> dict[str, Any]:
     """The RNN step backward, optionally with a mistake (see ``mistakes.step_backward_variants``)."""
     a = _pre(x, h_prev, p)
     h = np.tanh(a)
     derivative = (derivatives or {}).get("h", right_tanh_derivative)
     da = dh * derivative(h, a)  # h = tanh(a)
-    return affine_backward(da, da, x, h_prev, p, order=order, transposed=transposed)
+    return affine_backward(
+        da, da, x, h_prev, p, order=order, transposed=transposed, transposed_grads=transposed_grads
+    )
 
 
 def _step_backward_variants(
@@ -250,7 +253,7 @@ def check_rnn_backward(
         e_dx, e_grads, e_dh0 = ref.rnn_backward(dout, ref_cache, dh_T)
 
         def variants(output: str) -> list[Variant]:
-            return bptt_variants(RNN, x, p, (h0,), dout, (dh_T,), output)
+            return bptt_variants(RNN, x, p, (h0,), dout, (dh_T,), output, _step_backward, TANH_SITES)
 
         expect_array("dx", dx, e_dx, dims="T, B, D", time_axis=0, variants=variants("dx"))
         expect_grads("grads", grads, e_grads, GRAD_DIMS, variants=variants("grads"))

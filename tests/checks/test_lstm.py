@@ -185,3 +185,17 @@ def test_a_right_forward_on_a_wrong_step_names_the_step() -> None:
     first, details = str(info.value).splitlines()[:2]
     assert first == "lstm_step_forward is not right yet: make check_lstm_step_forward pass first"
     assert details.startswith("check_lstm_step_forward says: c_prev is dropped")
+
+
+def test_a_wrong_tanh_derivative_inside_lstm_backward_is_named() -> None:
+    """lstm_backward that does not call an lstm_step_backward: the step's mistake is found in the loop."""
+
+    def wrong_step_backward(dh, dc, cache):
+        return step_backward(dh, dc, cache, tanh_derivative=lambda t: 1 - t)
+
+    inline = types.FunctionType(
+        backward.__code__, {**globals(), "step_backward": wrong_step_backward}, "lstm_backward"
+    )
+    inline.__kwdefaults__ = backward.__kwdefaults__
+    with pytest.raises(AssertionError, match=r"^wrong tanh derivative for tanh\(c\)"):
+        check_lstm_backward(forward, lambda d, c, dh=None, dc=None: inline(d, c, dh, dc))

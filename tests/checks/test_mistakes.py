@@ -5,6 +5,8 @@ import pytest
 
 from lstm_course import reference as ref
 from lstm_course.cellspec import SPECS
+from lstm_course.checks import lstm as lstm_checks
+from lstm_course.checks import rnn as rnn_checks
 from lstm_course.checks.harness import Feedback, expect_array, random_params
 from lstm_course.checks.mistakes import (
     CellSteps,
@@ -17,6 +19,7 @@ from lstm_course.checks.mistakes import (
     row_layout,
     run_steps,
     sequence_forward_variants,
+    step_backward_mistakes,
     tanh_derivative_mistakes,
 )
 
@@ -130,3 +133,35 @@ def test_tanh_derivative_feedback_names_the_site() -> None:
     y, a = np.tanh(np.linspace(-2, 2, 5)), np.linspace(-2, 2, 5)
     derivatives = [derivative(y, a) for _, derivative in tanh_derivative_mistakes(TanhSite("h", "a"))]
     assert all(not np.allclose(wrong, 1 - y**2) for wrong in derivatives)
+
+
+def same(got: np.ndarray, expected: np.ndarray) -> bool:
+    return got.shape == expected.shape and np.allclose(got, expected)
+
+
+@pytest.mark.parametrize("module", [rnn_checks, lstm_checks], ids=["rnn", "lstm"])
+def test_every_step_backward_mistake_is_a_knob_the_cell_takes(module, rng: np.random.Generator) -> None:
+    """A variant that raises is skipped silently in a check: a knob the cell's backward lacks would hide."""
+    cell = module.RNN if module is rnn_checks else module.LSTM
+    x, params, initial = inputs(cell.spec.name, rng, D=5)
+    dstates = tuple(rng.normal(size=state.shape) for state in initial)
+    right = module._step_backward(*dstates, x[0], *initial, params)
+    mistakes = [
+        *step_backward_mistakes(
+            cell.spec, module.TANH_SITES, "dx", getattr(module, "STEP_BACKWARD_MISTAKES", ())
+        ),
+        *step_backward_mistakes(cell.spec, module.TANH_SITES, "grads"),
+    ]
+    for message, knobs in mistakes:
+        if knobs == {"transposed": True} and cell.spec.num_gates > 1:
+            continue  # a transposed (G*H, D) weight cannot multiply da (B, G*H): no student gets that far
+        wrong = module._step_backward(*dstates, x[0], *initial, params, **knobs)
+        differs = [
+            key
+            for key in right
+            if key != "grads"
+            and not same(wrong[key], right[key])
+            or key == "grads"
+            and any(not same(wrong[key][k], right[key][k]) for k in right[key])
+        ]
+        assert differs, message
