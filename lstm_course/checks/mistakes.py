@@ -4,13 +4,17 @@ A variant is a pair (feedback, compute): ``compute()`` returns what a student wh
 on the check's inputs, and ``harness.expect_array`` tries the variants in order when a value is wrong. From a
 cell's spec and its correct step functions (``CellSteps``) this module builds:
 
-- swapped gates: every other reading of the gate blocks of the weights (``gate_order_variants``);
+- in a step forward: every other reading of the gate blocks (``gate_order_variants``), a weight transposed,
+  bias_hh or h_prev left out (``parameter_variants``);
 - in a step backward: wrong tanh derivatives (1 - y instead of 1 - y**2 and its cousins), transposed weights
-  and swapped gate gradients (``step_backward_variants``, on a cell's backward written with those knobs,
-  which ``affine_backward`` finishes);
+  or weight gradients, swapped gate gradients (``step_backward_variants``, on a cell's backward written with
+  those knobs, which ``affine_backward`` finishes);
 - over time: off by one, an initial state ignored, a state not carried (``sequence_forward_variants``);
 - in BPTT: a state's gradient not carried back, grads not accumulated, a final state's gradient ignored,
-  off by one (``bptt_variants``).
+  off by one in time, and the step backward's own mistakes made inside the loop (``bptt_variants``).
+
+A new cell's check passes its ``CellSteps`` (from the reference), its backward with the knobs and its
+``TanhSite``s; only the mistakes no other cell can make are written in its own module.
 
 States and their gradients are tuples in the spec's order, e.g. (h, c) and (dh, dc) for the LSTM.
 """
