@@ -3,7 +3,8 @@
 A check is a list of named cases. Each case draws fresh random inputs, calls the student's function, and
 compares the result with ``lstm_course.reference``. The first failing case raises ``CheckFailure`` (an
 AssertionError, so nbval reports it) whose first line is the specific feedback; the seed that reproduces it
-follows. When every case passes, the check prints exactly one fixed line, ``✓ <name>: N/N checks passed``.
+follows. When every case passes, the check prints exactly one fixed line, ``✓ <name>: N/N checks passed``
+(``lstm_course.checks.success``).
 
 A diagnosis tries known mistake-variants of the reference on the same inputs: when the student's output
 matches one of them, the feedback names that mistake.
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-#: The success line; fixed, so a notebook's stored output is byte-stable.
-SUCCESS = "✓ {name}: {n}/{n} checks passed"
+from lstm_course.cellspec import spec
+from lstm_course.checks.success import success_line
 
 
 class CheckFailure(AssertionError):
@@ -66,7 +67,7 @@ def run_check(name: str, cases: Sequence[Case], seed: int | None = None, call: s
                 + (f": reproduce with {call.format(seed=seed)})" if call else ")")
             )
             raise CheckFailure("\n".join(lines)) from None
-    print(SUCCESS.format(name=name, n=len(cases)))
+    print(success_line(name, len(cases)))
 
 
 def call_student(
@@ -272,8 +273,8 @@ def _pick(compute: Callable[[], dict[str, np.ndarray]], key: str) -> Callable[[]
 def random_params(
     cell: str, D: int, H: int, rng: np.random.Generator, scale: float = 0.5
 ) -> dict[str, np.ndarray]:
-    """Parameters in torch's layout with fresh values (G = 1 for "rnn", 4 for "lstm"), float64."""
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    """Parameters in torch's layout with fresh values (G gate blocks, from ``cellspec``), float64."""
+    G = spec(cell).num_gates
     return {
         "weight_ih": rng.normal(0, scale, (G * H, D)),
         "weight_hh": rng.normal(0, scale, (G * H, H)),

@@ -110,7 +110,8 @@ def test_step_forward_mistakes_are_named(kwargs: dict, message: str) -> None:
     [
         (
             {"tanh_derivative": lambda t: 1 - t},
-            r"^wrong tanh derivative for tanh\(c\): d tanh\(c\)/dc = 1 - tanh\(c\)\*\*2",
+            r"^wrong tanh derivative for tanh\(c\): with tanh_c = tanh\(c\), dtanh_c/dc = 1 - tanh_c\*\*2 "
+            r"\(you used 1 - tanh_c\)",
         ),
         ({"through_h": False}, r"^the cell gradient ignores the path through h"),
         ({"forget": False}, r"^dc_prev misses the forget gate"),
@@ -165,3 +166,36 @@ def test_a_right_bptt_on_a_wrong_step_backward_names_the_step_backward() -> None
     assert first == "lstm_step_backward is not right yet: make check_lstm_step_backward pass first"
     assert details.startswith("check_lstm_step_backward says: wrong tanh derivative for tanh(c)")
     assert "seed" in str(info.value)
+
+
+def test_a_right_forward_on_a_wrong_step_names_the_step() -> None:
+    """As in a notebook: lstm_forward calls the lstm_step_forward of its globals, which forgets c_prev."""
+
+    def wrong_step(x, h_prev, c_prev, p):
+        return step(x, h_prev, c_prev, p, forget=False)
+
+    notebook_forward = types.FunctionType(
+        forward.__code__,
+        {**globals(), "step": wrong_step, "lstm_step_forward": wrong_step},
+        "lstm_forward",
+        forward.__defaults__,
+    )
+    with pytest.raises(AssertionError) as info:
+        check_lstm_forward(notebook_forward)
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "lstm_step_forward is not right yet: make check_lstm_step_forward pass first"
+    assert details.startswith("check_lstm_step_forward says: c_prev is dropped")
+
+
+def test_a_wrong_tanh_derivative_inside_lstm_backward_is_named() -> None:
+    """lstm_backward that does not call an lstm_step_backward: the step's mistake is found in the loop."""
+
+    def wrong_step_backward(dh, dc, cache):
+        return step_backward(dh, dc, cache, tanh_derivative=lambda t: 1 - t)
+
+    inline = types.FunctionType(
+        backward.__code__, {**globals(), "step_backward": wrong_step_backward}, "lstm_backward"
+    )
+    inline.__kwdefaults__ = backward.__kwdefaults__
+    with pytest.raises(AssertionError, match=r"^wrong tanh derivative for tanh\(c\)"):
+        check_lstm_backward(forward, lambda d, c, dh=None, dc=None: inline(d, c, dh, dc))

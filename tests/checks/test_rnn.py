@@ -56,11 +56,19 @@ def forward(x: np.ndarray, p: dict, h0: np.ndarray | None = None, off_by_one: bo
     return np.stack(out), h, caches
 
 
-def backward(dout: np.ndarray, caches: list, dh_T=None, carry: bool = True, accumulate: bool = True) -> tuple:
+def backward(
+    dout: np.ndarray,
+    caches: list,
+    dh_T=None,
+    carry: bool = True,
+    accumulate: bool = True,
+    step=step_backward,
+    first: int = 0,
+) -> tuple:
     dh_next = np.zeros_like(dout[0]) if dh_T is None else dh_T
-    dx, grads = [None] * len(caches), None
-    for t in reversed(range(len(caches))):
-        dx[t], dh_prev, g = step_backward(dout[t] + dh_next, caches[t])
+    dx, grads = [np.zeros((dout.shape[1], caches[0][0].shape[1]))] * len(caches), None
+    for t in reversed(range(first, len(caches))):
+        dx[t], dh_prev, g = step(dout[t] + dh_next, caches[t])
         dh_next = dh_prev if carry else np.zeros_like(dh_prev)
         grads = g if grads is None or not accumulate else {k: grads[k] + g[k] for k in g}
     return np.stack(dx), grads, dh_prev
@@ -174,3 +182,40 @@ def test_transposed_weights_in_the_step_backward_name_the_output_checked() -> No
         match=r"^the weight is transposed in the backward pass: dx_t = da @ weight_ih \(no \.T\)",
     ):
         check_rnn_step_backward(step, transposed)
+
+
+def test_a_right_forward_on_a_wrong_step_names_the_step() -> None:
+    namespace: dict = {}
+    wrong = NOTEBOOK.replace('+ params["bias_hh"]\n    h = np.tanh(a)', "\n    h = np.tanh(a)")
+    assert wrong != NOTEBOOK
+    exec(compile(wrong, "<notebook>", "exec"), namespace)  # noqa: S102 - a notebook's globals
+    with pytest.raises(AssertionError) as info:
+        check_rnn_forward(namespace["rnn_forward"])
+    first, details = str(info.value).splitlines()[:2]
+    assert first == "rnn_step_forward is not right yet: make check_rnn_step_forward pass first"
+    assert details.startswith("check_rnn_step_forward says: bias_hh is missing")
+
+
+def step_backward_transposed_dw_hh(dh: np.ndarray, cache: tuple) -> tuple:
+    dx, dh_prev, grads = step_backward(dh, cache)
+    return dx, dh_prev, {**grads, "weight_hh": grads["weight_hh"].T}
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        (
+            {"step": lambda dh, cache: step_backward(dh, cache, lambda h: 1 - h)},
+            r"^wrong tanh derivative: with h = tanh\(a\), dh/da = 1 - h\*\*2 \(you used 1 - h\)",
+        ),
+        (
+            {"step": step_backward_transposed_dw_hh},
+            r"^the weight gradient is transposed: dW_hh = da.T @ h_prev",
+        ),
+        ({"first": 1}, r"^off by one in time: the loop stops before t = 0"),
+    ],
+)
+def test_mistakes_inside_rnn_backward_are_named(mistake: dict, message: str) -> None:
+    """rnn_backward that does not call an rnn_step_backward: the step's mistakes are found in the loop."""
+    with pytest.raises(AssertionError, match=message):
+        check_rnn_backward(forward, lambda d, c, dh_T=None: backward(d, c, dh_T, **mistake))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_course.checks import notebooks
+from lstm_course.grading import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstm_course.checks import grading, notebooks
+from lstm_course.grading import grader, notebooks
 
 REQUIRED = ["01_activations", "02_rnn", "03_gradients", "04_lstm", "05_adding"]
 
@@ -68,8 +68,8 @@ def test_every_solution_notebook_passes_nbval(built: dict[str, notebooks.Built],
         (tmp_path / f"{name}.ipynb").write_text(b.solution, encoding="utf-8")
         paths.append(tmp_path / f"{name}.ipynb")
     log = tmp_path / "cells.jsonl"
-    timed_out, output = grading.run_nbval(paths, log, cell_timeout=300, total_timeout=600)
-    entries = grading.read_log_entries(log)
+    timed_out, output = grader.run_nbval(paths, log, cell_timeout=300, total_timeout=600)
+    entries = grader.read_log_entries(log)
     assert not timed_out
     assert [e for e in entries if e["outcome"] != "passed"] == [], output[-3000:]
     cells = [c for b in built.values() for c in nbformat.reads(b.solution, 4).cells if c.cell_type == "code"]
@@ -89,9 +89,9 @@ def test_unmodified_student_notebooks_fail_exactly_at_their_check_cells(
         code = [c for c in nb.cells if c.cell_type == "code"]
         expected[f"{name}.ipynb"] = {i for i, c in enumerate(code) if notebooks.is_check_cell(c)}
     log = tmp_path / "cells.jsonl"
-    timed_out, output = grading.run_nbval(sorted(tmp_path.glob("*.ipynb")), log, 120, 600)
+    timed_out, output = grader.run_nbval(sorted(tmp_path.glob("*.ipynb")), log, 120, 600)
     assert not timed_out, output[-3000:]
-    entries = grading.read_log_entries(log)
+    entries = grader.read_log_entries(log)
     for file, checks in expected.items():
         failed = {e["cell"] for e in entries if e["file"] == file and e["outcome"] == "failed"}
         passed = {e["cell"] for e in entries if e["file"] == file and e["outcome"] == "passed"}

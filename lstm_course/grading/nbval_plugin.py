@@ -1,4 +1,4 @@
-"""A pytest plugin the grader loads into its nbval subprocess: it appends one JSON line per test report.
+"""The pytest plugin the grader loads into its nbval subprocess: it appends one JSON line per test report.
 
 Each line is written (and flushed) as soon as a cell finishes, so when the grader kills a notebook that ran
 past its overall time limit, the cells that did finish keep their results.

@@ -12,13 +12,12 @@ For each submission the grader
    had;
 4. reports one row per check: points, pass/fail, and the first line of the feedback.
 
-Results go to the terminal as a table and to ``grades.csv`` and ``grades.json``, rewritten after every
-submission.
+Results go to the terminal as a table and to ``grades.csv`` and ``grades.json`` (``grading.report``),
+rewritten after every submission. Every path is made absolute first: pytest runs in the work folder.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -26,31 +25,20 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from lstm_course.checks.nbval_log import ENV
-from lstm_course.checks.notebooks import SUCCESS_LINE, is_check_cell
+from lstm_course.checks.success import SUCCESS_LINE
+from lstm_course.grading.nbval_plugin import ENV
+from lstm_course.grading.notebooks import is_check_cell
+from lstm_course.grading.report import Row, write_results
 
 EXCEPTION_LINE = re.compile(
     r"^(?:[A-Za-z_][\w.]*\.)?([A-Za-z_]\w*(?:Error|Exception|Failure|Interrupt|Exit))(?::\s?(.*))?$"
 )
-
-
-@dataclass
-class Row:
-    """One line of the grade table."""
-
-    submission: str
-    exercise: str
-    check: str
-    points: int
-    max_points: int
-    result: str  # pass | fail | timeout | not run | invalid
-    feedback: str
 
 
 @dataclass
@@ -153,17 +141,18 @@ def run_nbval(
     The subprocess gets its own empty pytest config and process group; past ``total_timeout`` the whole group
     (pytest and its kernel) is killed. Each cell's result is appended to ``log`` as it finishes.
     """
-    paths = [notebooks] if isinstance(notebooks, Path) else list(notebooks)
+    # absolute, because the subprocess runs in the notebooks' folder: relative paths would miss from there
+    paths = [path.resolve() for path in ([notebooks] if isinstance(notebooks, Path) else notebooks)]
     folder = paths[0].parent
     ini = folder / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
     command = [
         *(sys.executable, "-m", "pytest", *map(str, paths), "--nbval-lax"),
         *(f"--nbval-cell-timeout={cell_timeout:g}", "--nbval-current-env"),
-        *("-p", "lstm_course.checks.nbval_log", "-p", "no:cacheprovider"),
+        *("-p", "lstm_course.grading.nbval_plugin", "-p", "no:cacheprovider"),
         *("-c", str(ini), "--rootdir", str(folder), "-q", "--color=no"),
     ]
-    env = {**os.environ, ENV: str(log)}
+    env = {**os.environ, ENV: str(log.resolve())}
     proc = subprocess.Popen(
         command,
         cwd=folder,
@@ -230,6 +219,7 @@ def grade_notebook(
         ]
     checks = canonical_checks(nbformat.read(exercises_dir / f"{exercise}.ipynb", as_version=4))
     copy, appended = graded_copy(submission, checks)
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     notebook, log = workdir / f"{exercise}.ipynb", workdir / "cells.jsonl"
     log.unlink(missing_ok=True)
@@ -299,41 +289,6 @@ def find_submissions(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     return found
 
 
-def write_results(rows: list[Row], out: Path) -> None:
-    """grades.csv and grades.json in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(Row)])
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
-    (out / "grades.json").write_text(
-        json.dumps([asdict(r) for r in rows], indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
-def format_table(rows: list[Row], width: int = 72) -> str:
-    """An aligned text table of the rows, feedback cut to ``width`` characters."""
-    header = ("submission", "exercise", "check", "points", "result", "feedback")
-    body = [
-        (
-            r.submission,
-            r.exercise,
-            r.check,
-            f"{r.points}/{r.max_points}",
-            r.result,
-            r.feedback if len(r.feedback) <= width else r.feedback[: width - 1] + "…",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
-        for line in [header, *body]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def grade(
     paths: list[Path],
     exercises_dir: Path,
@@ -343,6 +298,7 @@ def grade(
 ) -> list[Row]:
     """Grade every submission under ``paths``; write the results into ``out`` after each one."""
     total_timeout = total_timeout if total_timeout is not None else max(4 * cell_timeout, 300)
+    exercises_dir, out = exercises_dir.resolve(), out.resolve()
     rows: list[Row] = []
     submissions = find_submissions(paths)
     if not submissions:

@@ -17,7 +17,6 @@ randomness.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,10 @@ import nbformat
 from nbformat import NotebookNode
 
 import lstm_course
+from lstm_course.checks.success import SUCCESS_LINE
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-SUCCESS_LINE = re.compile(r"^✓ (?P<name>[\w.]+): (?P<n>\d+)/(?P=n) checks passed\n$")
 STUB = 'raise NotImplementedError("write your solution here")'
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -60,7 +59,10 @@ def is_check_cell(cell: NotebookNode) -> bool:
 
 def read_source(path: Path) -> NotebookNode:
     """The source as a clean notebook: fixed ids and metadata, no outputs."""
-    nb = jupytext.read(path, fmt="py:percent")
+    try:
+        nb = jupytext.read(path, fmt="py:percent")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BuildError(f"{path}: not a readable jupytext source: {exc}") from None
     name = path.stem
     clean = nbformat.v4.new_notebook()
     clean.metadata = {
@@ -178,8 +180,16 @@ class Built:
 
 def build_one(source_path: Path, timeout: int = 600) -> Built:
     """Generate the student notebook and the executed solution notebook from one source."""
+    from nbclient.exceptions import CellExecutionError
+
     source = read_source(source_path)
-    solved = execute(solution_notebook(source), timeout)
+    try:
+        solved = execute(solution_notebook(source), timeout)
+    except CellExecutionError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise BuildError(
+            f"{source_path}: the solution notebook fails: {lines[-1] if lines else exc}"
+        ) from None
     for cell in solved.cells:
         if is_check_cell(cell):
             success_of(cell)
@@ -201,10 +211,15 @@ def build_exercises(
 
     With ``check``, write nothing; return the names whose committed student notebook differs from the build.
     """
+    selected = sources(exercises_dir)
+    if only:
+        unmatched = [o for o in only if not any(path.stem.startswith(o) for path in selected)]
+        if unmatched:
+            known = ", ".join(path.stem for path in selected)
+            raise BuildError(f"no exercise source matches {', '.join(unmatched)} (the sources: {known})")
+        selected = [path for path in selected if any(path.stem.startswith(o) for o in only)]
     stale = []
-    for path in sources(exercises_dir):
-        if only and not any(path.stem.startswith(o) for o in only):
-            continue
+    for path in selected:
         if log:
             print(f"building {path.stem} ...", flush=True)
         built = build_one(path)
