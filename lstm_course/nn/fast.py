@@ -24,6 +24,15 @@ import torch
 from torch import Tensor
 
 
+def refuse_double_backward(layer: str) -> None:
+    """Raise when autograd records this backward (create_graph=True): its in-place BPTT has no derivative."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            f"{layer} fast path (fast=True): double backward (backward or autograd.grad with "
+            "create_graph=True) is not supported; use fast=False for higher-order gradients"
+        )
+
+
 def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None, out: Tensor | None = None) -> Tensor:
     """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite
     (or written into `out`, contiguous (T, B, G*H))."""
@@ -120,6 +129,7 @@ class LSTMFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dh_T, dc_T):
+        refuse_double_backward("LSTM")
         xh, w_ih, w_hh, cs, tanh_c, mask, *gates = ctx.saved_tensors
         T, B, H = tanh_c.shape
         D = xh.shape[-1] - H
@@ -245,6 +255,7 @@ class GRUFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dh_T):
+        refuse_double_backward("GRU")
         x, w_ih, w_hh, gates, hn, hs, mask = ctx.saved_tensors
         T = x.shape[0]
         dx_pre = torch.empty_like(gates)  # dL/d(W_ih x + b_ih) for r, z, n
@@ -279,10 +290,12 @@ class GRUFunction(torch.autograd.Function):
 
 
 class RNNFunction(torch.autograd.Function):
-    """Elman RNN layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask, relu) -> (out (T, B, H), h_T)."""
+    """Elman RNN layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask, nonlinearity) -> (out (T, B, H),
+    h_T); nonlinearity is "tanh" or "relu"."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, relu):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, nonlinearity):
+        relu = nonlinearity == "relu"
         T, B, _ = x.shape
         H = h0.shape[-1]
         pre = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, H)
@@ -304,6 +317,7 @@ class RNNFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dh_T):
+        refuse_double_backward("RNN")
         x, w_ih, w_hh, acts, hs, mask = ctx.saved_tensors
         T = x.shape[0]
         dpre = torch.empty_like(acts)
@@ -330,20 +344,18 @@ class RNNFunction(torch.autograd.Function):
 
 
 def run_layer(
-    mode: str, x: Tensor, state: tuple[Tensor, ...], weights, mask: Tensor | None, reverse: bool
+    function: type[torch.autograd.Function],
+    options: tuple,
+    x: Tensor,
+    state: tuple[Tensor, ...],
+    weights,
+    mask: Tensor | None,
+    reverse: bool,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """One layer and direction, fast path: x (T, B, D), state of (B, H) -> out (T, B, H), final state."""
+    """One layer and direction: function.apply(x (T, B, D), *state, *weights, mask, *options) -> out (T, B, H),
+    final state; the registry in ``cells.py`` says which Function and options a cell uses."""
     if reverse:  # the reverse direction is the forward one on time-flipped input
         x = x.flip(0)
         mask = None if mask is None else mask.flip(0)
-    x = x.contiguous()
-    if mode == "LSTM":
-        out, h, c = LSTMFunction.apply(x, state[0], state[1], *weights, mask)
-        final: tuple[Tensor, ...] = (h, c)
-    elif mode == "GRU":
-        out, h = GRUFunction.apply(x, state[0], *weights, mask)
-        final = (h,)
-    else:
-        out, h = RNNFunction.apply(x, state[0], *weights, mask, mode == "RNN_RELU")
-        final = (h,)
-    return (out.flip(0) if reverse else out), final
+    out, *final = function.apply(x.contiguous(), *state, *weights, mask, *options)
+    return (out.flip(0) if reverse else out), tuple(final)

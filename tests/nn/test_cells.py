@@ -1,5 +1,6 @@
 """lstm_course.nn cells against torch.nn.RNNCell/LSTMCell/GRUCell: outputs and every gradient, float64."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -99,3 +100,30 @@ def test_cell_constructor_checks():
         our.LSTMCell(D, 0)
     with pytest.raises(TypeError, match="tuple"):
         our.LSTMCell(D, H)(torch.randn(B, D), torch.randn(B, H))
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize(
+    "make_input", [lambda: np.zeros((B, D)), lambda: [[0.0] * D] * B], ids=["numpy", "list"]
+)
+def test_cell_non_tensor_input_names_input(name, make_input):
+    """Not AttributeError 'dim': the same TypeError the layers give."""
+    with pytest.raises(TypeError, match=rf"{name}: input must be a torch\.Tensor, got (ndarray|list)"):
+        getattr(our, name)(D, H)(make_input())
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_float64_input_or_state_on_float32_cell_names_both_dtypes(name):
+    cell = getattr(our, name)(D, H)
+    with pytest.raises(TypeError, match=r"input has dtype torch\.float64 but the parameters are torch\.float32"):
+        cell(torch.randn(B, D, dtype=torch.float64))
+    double, single = torch.zeros(B, H, dtype=torch.float64), torch.zeros(B, H)
+    with pytest.raises(TypeError, match=r"hx.* has dtype torch\.float64 but the parameters are torch\.float32"):
+        cell(torch.randn(B, D), (double, single) if name == "LSTMCell" else double)
+
+
+def test_lstm_cell_float64_c_is_refused():
+    with pytest.raises(
+        TypeError, match=r"hx\[1\] \(c\) has dtype torch\.float64 but the parameters are torch\.float32"
+    ):
+        our.LSTMCell(D, H)(torch.randn(B, D), (torch.zeros(B, H), torch.zeros(B, H, dtype=torch.float64)))
