@@ -215,7 +215,7 @@ class GRUCell(_CellBase):
         return h.squeeze(0) if unbatched else h
 
 
-# ---- the registry: per torch mode, its cell spec, its step and its fast Function ----------------------------
+# ---- the registry: per torch mode, its cell spec, its step and its fast Function ---------------------------
 
 
 @dataclass(frozen=True)

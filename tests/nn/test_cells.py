@@ -115,10 +115,11 @@ def test_cell_non_tensor_input_names_input(name, make_input):
 @pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
 def test_cell_float64_input_or_state_on_float32_cell_names_both_dtypes(name):
     cell = getattr(our, name)(D, H)
-    with pytest.raises(TypeError, match=r"input has dtype torch\.float64 but the parameters are torch\.float32"):
+    both = r"has dtype torch\.float64 but the parameters are torch\.float32"
+    with pytest.raises(TypeError, match=rf"{name}: input {both}"):
         cell(torch.randn(B, D, dtype=torch.float64))
     double, single = torch.zeros(B, H, dtype=torch.float64), torch.zeros(B, H)
-    with pytest.raises(TypeError, match=r"hx.* has dtype torch\.float64 but the parameters are torch\.float32"):
+    with pytest.raises(TypeError, match=rf"{name}: hx.* {both}"):
         cell(torch.randn(B, D), (double, single) if name == "LSTMCell" else double)
 
 

@@ -119,7 +119,8 @@ def test_double_backward_is_refused_by_name(mode):
     """create_graph=True would differentiate the in-place backward: a clear error instead of wrong numbers."""
     module = getattr(our, mode)(D, H, fast=True)
     out, _ = module(torch.randn(T, B, D, requires_grad=True))
-    with pytest.raises(RuntimeError, match=rf"{mode} fast path \(fast=True\): double backward .* not supported"):
+    refused = rf"{mode} fast path \(fast=True\): double backward .* not supported"
+    with pytest.raises(RuntimeError, match=refused):
         torch.autograd.grad(out.sum(), list(module.parameters()), create_graph=True)
     plain = getattr(our, mode)(D, H)  # the plain path supports it
     out, _ = plain(torch.randn(T, B, D))
