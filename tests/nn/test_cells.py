@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import lstm_course.nn as our
+from lstm_course.nn.cells import MODES, torch_cell
 
 B, D, H = 3, 4, 5
 CELLS = [
@@ -128,3 +129,34 @@ def test_lstm_cell_float64_c_is_refused():
         TypeError, match=r"hx\[1\] \(c\) has dtype torch\.float64 but the parameters are torch\.float32"
     ):
         our.LSTMCell(D, H)(torch.randn(B, D), (torch.zeros(B, H), torch.zeros(B, H, dtype=torch.float64)))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_registry_entry_matches_torch_nn(mode):
+    """Each torch mode's entry: torch.nn's gate count, a step that returns the spec's states, its Function."""
+    entry = torch_cell(mode)
+    kind, _, nonlinearity = mode.partition("_")
+    extra = {"nonlinearity": nonlinearity.lower()} if nonlinearity else {}
+    theirs = getattr(nn, kind)(D, H, dtype=torch.float64, **extra)
+    assert theirs.weight_ih_l0.shape == (entry.spec.num_gates * H, D)
+    weights = (theirs.weight_ih_l0, theirs.weight_hh_l0, theirs.bias_ih_l0, theirs.bias_hh_l0)
+    x = torch.randn(4, B, D, dtype=torch.float64)
+    state = tuple(torch.randn(B, H, dtype=torch.float64) for _ in entry.spec.states)
+    with torch.no_grad():
+        batched = tuple(s.unsqueeze(0) for s in state)  # (L*K = 1, B, H) each
+        out, final = theirs(x, batched[0] if len(batched) == 1 else batched)
+        stepped = state
+        for x_t in x:
+            stepped = entry.run_step(x_t, stepped, weights)
+        fast_out, fast_final = entry.run_fast(x, state, weights, None, reverse=False)
+    finals = tuple(f.squeeze(0) for f in (final if isinstance(final, tuple) else (final,)))
+    assert len(stepped) == len(fast_final) == len(finals) == len(entry.spec.states)
+    for ours in (stepped, fast_final):
+        for a, b in zip(ours, finals, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast_out, out, rtol=0, atol=1e-12)
+
+
+def test_registry_refuses_unknown_modes():
+    with pytest.raises(ValueError, match=r"mode must be one of .*got 'RNN_SIGMOID'"):
+        torch_cell("RNN_SIGMOID")
