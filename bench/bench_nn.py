@@ -82,8 +82,9 @@ def drive(args) -> None:
     threads = args.threads or torch.get_num_threads()
     print(f"torch {torch.__version__}, threads {threads}, rounds {args.rounds}, {args.reps} timed passes per "
           "worker; forward+backward, float32, time-major")  # fmt: skip
+    shapes = SHAPES[:1] if args.small else SHAPES
     for device in devices:
-        for shape in SHAPES:
+        for shape in shapes:
             times: dict[str, list[float]] = {impl: [] for impl in impls}
             first: dict[str, list[float]] = {impl: [] for impl in impls}
             for _ in range(args.rounds):
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile of our LSTM (slow)")
     parser.add_argument("--cpu-only", action="store_true", help="skip CUDA even when it is available")
+    parser.add_argument("--small", action="store_true", help=f"only the small shape {SHAPES[0]} (B, T, D, H)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)

@@ -12,11 +12,17 @@ The step functions (``rnn_step``, ``lstm_step``, ``gru_step``) are shared with t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from lstm_course.nn.checks import check_input_size, check_state
+from lstm_course import cellspec
+from lstm_course.cellspec import CellSpec
+from lstm_course.nn import fast
+from lstm_course.nn._validate import check_dtype, check_input_size, check_state
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -82,16 +88,16 @@ def gru_step(
 class _CellBase(nn.Module):
     """Holds weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), initialised like torch.nn."""
 
-    def __init__(
-        self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None, dtype=None
-    ) -> None:
+    cell: ClassVar[str]  # the cellspec key ("rnn", "lstm", "gru"): G is its gate count
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, device=None, dtype=None) -> None:
         super().__init__()
         _check_sizes(input_size, hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
         factory = {"device": device, "dtype": dtype}
-        G = num_chunks
+        G = cellspec.spec(self.cell).num_gates
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
         if bias:
@@ -113,18 +119,22 @@ class _CellBase(nn.Module):
 
     def _batched(self, input: Tensor, hx: Tensor | None, name: str = "hx") -> tuple[Tensor, Tensor, bool]:
         """Check (B, D) or (D,) and a state (B, H) or (H,); return both batched and an unbatched flag."""
+        owner = type(self).__name__
+        # the type first: a list or a numpy array has no dim() for the rank check to read
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{owner}: input must be a torch.Tensor, got {type(input).__name__}")
         if input.dim() not in (1, 2):
-            raise ValueError(
-                f"{type(self).__name__}: input must be 1-D (D,) or 2-D (B, D), got shape {tuple(input.shape)}"
-            )
-        check_input_size(input, self.input_size, type(self).__name__)
+            raise ValueError(f"{owner}: input must be 1-D (D,) or 2-D (B, D), got shape {tuple(input.shape)}")
+        check_input_size(input, self.input_size, owner)
+        check_dtype(input, self.weight_ih, owner)
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         if hx is None:
             hx = torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
         else:
             expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
-            check_state(hx, expected, name, type(self).__name__)
+            check_state(hx, expected, name, owner)
+            check_dtype(hx, self.weight_ih, owner, name)
             hx = hx.unsqueeze(0) if unbatched else hx
         return x, hx, unbatched
 
@@ -141,6 +151,8 @@ class RNNCell(_CellBase):
     forward(input (B, D) or (D,), hx (B, H) or None) -> h' (B, H).
     """
 
+    cell = "rnn"
+
     def __init__(
         self,
         input_size: int,
@@ -153,7 +165,7 @@ class RNNCell(_CellBase):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, h, unbatched = self._batched(input, hx)
@@ -167,8 +179,10 @@ class LSTMCell(_CellBase):
     forward(input (B, D) or (D,), hx (h, c) each (B, H), or None) -> (h', c') each (B, H).
     """
 
+    cell = "lstm"
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -178,6 +192,7 @@ class LSTMCell(_CellBase):
             c = torch.zeros_like(h)  # (B, H)
         else:
             check_state(hx[1], (h.shape[1],) if unbatched else tuple(h.shape), "hx[1] (c)", "LSTMCell")
+            check_dtype(hx[1], self.weight_ih, "LSTMCell", "hx[1] (c)")
             c = hx[1].unsqueeze(0) if unbatched else hx[1]
         h, c = lstm_step(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
@@ -189,10 +204,70 @@ class GRUCell(_CellBase):
     forward(input (B, D) or (D,), hx (B, H) or None) -> h' (B, H).
     """
 
+    cell = "gru"
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, h, unbatched = self._batched(input, hx)
         h = gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return h.squeeze(0) if unbatched else h
+
+
+# ---- the registry: per torch mode, its cell spec, its step and its fast Function ---------------------------
+
+
+@dataclass(frozen=True)
+class TorchCell:
+    """One of torch's modes ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"), called the same way whatever the cell.
+
+    A state is a tuple of (B, H) tensors named by ``spec.states``: (h,) or (h, c). Weights are the tuple
+    (weight_ih, weight_hh, bias_ih, bias_hh), biases None when the module has bias=False.
+    """
+
+    spec: CellSpec  # gate count and state names, shared with the NumPy reference
+    # rnn_step, lstm_step or gru_step: (x (B, D), *states, *weights, *options) -> h' or (h', c')
+    step: Callable[..., Tensor | tuple[Tensor, ...]]
+    # the fast path's Function: apply(x (T, B, D), *states, *weights, mask, *options) -> (out, *final states)
+    function: type[torch.autograd.Function]
+    options: tuple[str, ...] = ()  # trailing arguments of both: the RNN's nonlinearity, "tanh" or "relu"
+
+    def run_step(self, x: Tensor, state: tuple[Tensor, ...], weights) -> tuple[Tensor, ...]:
+        """One time step: x (B, D), state of (B, H) -> the new state, a tuple like ``state``."""
+        new_state = self.step(x, *state, *weights, *self.options)
+        return (new_state,) if isinstance(new_state, Tensor) else new_state
+
+    def run_fast(
+        self, x: Tensor, state: tuple[Tensor, ...], weights, mask: Tensor | None, reverse: bool
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One layer and direction on the fast path: x (T, B, D) -> out (T, B, H), final state."""
+        return fast.run_layer(self.function, self.options, x, state, weights, mask, reverse)
+
+
+MODES: dict[str, TorchCell] = {
+    "RNN_TANH": TorchCell(cellspec.spec("rnn"), rnn_step, fast.RNNFunction, options=("tanh",)),
+    "RNN_RELU": TorchCell(cellspec.spec("rnn"), rnn_step, fast.RNNFunction, options=("relu",)),
+    "LSTM": TorchCell(cellspec.spec("lstm"), lstm_step, fast.LSTMFunction),
+    "GRU": TorchCell(cellspec.spec("gru"), gru_step, fast.GRUFunction),
+}
+
+
+def state_tuple(spec: CellSpec, state) -> tuple[Tensor, ...]:
+    """A state in torch.nn's form as a tuple named by ``spec.states``: a bare h becomes (h,), (h, c) stays."""
+    return tuple(state) if len(spec.states) > 1 else (state,)
+
+
+def packed_state(states: tuple[Tensor, ...]):
+    """The inverse of ``state_tuple``, torch.nn's form: one state bare (h), several as a tuple (h, c)."""
+    return states[0] if len(states) == 1 else states
+
+
+CELL_MODULES: dict[str, type[_CellBase]] = {module.cell: module for module in (RNNCell, LSTMCell, GRUCell)}
+
+
+def torch_cell(mode: object) -> TorchCell:
+    """The registry entry of torch's ``mode``; ValueError naming ``mode`` otherwise."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    return MODES[mode]

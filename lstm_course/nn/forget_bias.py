@@ -6,6 +6,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lstm_course import cellspec
+
+FORGET = cellspec.spec("lstm").gates.index("f")  # the forget gate's block of rows in the LSTM's i, f, g, o
+
 
 def _is_lstm(module: nn.Module) -> bool:
     from lstm_course.nn.cells import LSTMCell
@@ -27,10 +31,11 @@ def set_forget_bias(module: nn.Module, value: float) -> int:
         if not _is_lstm(sub):
             continue
         H = int(sub.hidden_size)  # type: ignore[arg-type]
+        forget = slice(FORGET * H, (FORGET + 1) * H)  # [H:2H]
         for name, param in sub.named_parameters(recurse=False):
             if name.startswith("bias_ih"):
-                param[H : 2 * H] = value
-                getattr(sub, name.replace("bias_ih", "bias_hh"))[H : 2 * H] = 0.0
+                param[forget] = value
+                getattr(sub, name.replace("bias_ih", "bias_hh"))[forget] = 0.0
                 count += 1
     if count == 0:
         raise ValueError(

@@ -11,15 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.nn.recurrent import GRU, LSTM, RNN
+from lstm_course import cellspec
+from lstm_course.nn.recurrent import LAYERS
 
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+CELLS = LAYERS  # the layer class of each cell type: {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def make_recurrent(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> nn.Module:
     """Our RNN, LSTM or GRU by name ("rnn", "lstm", "gru"); kwargs go to its constructor (e.g. fast=True)."""
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+    cellspec.spec(cell)  # ValueError naming cell unless it is registered
     return CELLS[cell](input_size, hidden_size, num_layers, **kwargs)
 
 

@@ -15,20 +15,24 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.nn import fast as fast_path
-from lstm_course.nn.cells import gru_step, lstm_step, rnn_step
-from lstm_course.nn.checks import check_dtype, check_input_size, check_lengths, check_state, step_mask
-
-GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+from lstm_course.nn._validate import check_dtype, check_input_size, check_lengths, check_state, step_mask
+from lstm_course.nn.cells import packed_state, torch_cell
 
 
 class _RecurrentBase(nn.Module):
-    """Parameters, checks and the loop over layers and directions shared by RNN, LSTM and GRU."""
+    """Parameters, checks and the loop over layers and directions shared by RNN, LSTM and GRU.
+
+    Everything that differs between the cells (gate count, states, step, fast Function) is looked up in the
+    registry of ``cells.py`` under torch's ``mode``.
+    """
+
+    cell: ClassVar[str]  # the cellspec key ("rnn", "lstm", "gru") that models pick this class by
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class _RecurrentBase(nn.Module):
         super().__init__()
         _check_config(input_size, hidden_size, num_layers, dropout)
         self.mode = mode
+        self.torch_cell = torch_cell(mode)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -58,7 +63,7 @@ class _RecurrentBase(nn.Module):
         self.fast = fast
         self.num_directions = 2 if bidirectional else 1
         factory = {"device": device, "dtype": dtype}
-        G = GATES[mode]
+        G = self.torch_cell.spec.num_gates
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes(layer):
@@ -122,7 +127,11 @@ class _RecurrentBase(nn.Module):
     # ---- forward -------------------------------------------------------------------------------------------
 
     def _state_names(self) -> tuple[str, ...]:
-        return ("hx",)
+        """How errors name the initial states: ("hx",), or ("hx[0] (h_0)", "hx[1] (c_0)") for (h, c)."""
+        states = self.torch_cell.spec.states
+        if len(states) == 1:
+            return ("hx",)
+        return tuple(f"hx[{index}] ({name}_0)" for index, name in enumerate(states))
 
     def forward(self, input: Tensor, hx=None, *, lengths: Tensor | Sequence[int] | None = None):
         """Run every layer and direction over the sequence.
@@ -163,10 +172,7 @@ class _RecurrentBase(nn.Module):
         if unbatched:
             output = layer_input.squeeze(1)  # (T, K*H): batch_first or not, the unbatched input was (T, D)
             final_states = tuple(s.squeeze(1) for s in final_states)
-        return output, self._pack_state(final_states)
-
-    def _pack_state(self, states: tuple[Tensor, ...]):
-        return states[0]
+        return output, packed_state(final_states)  # h_n, or (h_n, c_n)
 
     def _prepare(self, input: Tensor, hx) -> tuple[Tensor, tuple[Tensor, ...], bool]:
         """Check input and hx; return time-major input (T, B, D), the states and an unbatched flag."""
@@ -199,7 +205,8 @@ class _RecurrentBase(nn.Module):
         else:
             given = (hx,) if len(names) == 1 else hx
             if len(names) > 1 and (not isinstance(hx, (tuple, list)) or len(hx) != len(names)):
-                raise TypeError(f"{owner}: hx must be a tuple (h_0, c_0) of two tensors or None")
+                initial = ", ".join(f"{name}_0" for name in self.torch_cell.spec.states)
+                raise TypeError(f"{owner}: hx must be a tuple ({initial}) of {len(names)} tensors or None")
             expected = (LK, H) if unbatched else (LK, B, H)
             for name, s in zip(names, given, strict=True):
                 check_state(s, expected, name, owner)
@@ -214,11 +221,8 @@ class _RecurrentBase(nn.Module):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One layer, one direction: x (T, B, D), states of (B, H) -> out (T, B, H), final states."""
         if self.fast:
-            return fast_path.run_layer(self.mode, x, state, weights, mask, reverse)
+            return self.torch_cell.run_fast(x, state, weights, mask, reverse)
         return self._loop(x, state, weights, mask, reverse)
-
-    def _step(self, x_t: Tensor, state: tuple[Tensor, ...], weights) -> tuple[Tensor, ...]:
-        raise NotImplementedError
 
     def _loop(
         self, x: Tensor, state: tuple[Tensor, ...], weights, mask: Tensor | None, reverse: bool
@@ -231,7 +235,7 @@ class _RecurrentBase(nn.Module):
         masks = mask.unbind(0) if mask is not None else None
         outputs: list[Tensor] = [x] * len(steps)  # placeholders, each overwritten below
         for t in reversed(range(len(steps))) if reverse else range(len(steps)):
-            new = self._step(steps[t], state, weights)
+            new = self.torch_cell.run_step(steps[t], state, weights)
             if masks is None:
                 outputs[t] = new[0]
             else:
@@ -258,6 +262,8 @@ def _check_config(input_size: int, hidden_size: int, num_layers: int, dropout: f
 
 class RNN(_RecurrentBase):
     """Elman RNN, h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act tanh or relu; like torch.nn.RNN."""
+
+    cell = "rnn"
 
     def __init__(
         self,
@@ -291,12 +297,11 @@ class RNN(_RecurrentBase):
             fast=fast,
         )
 
-    def _step(self, x_t, state, weights):
-        return (rnn_step(x_t, state[0], *weights, self.nonlinearity),)
-
 
 class LSTM(_RecurrentBase):
     """LSTM with gates i, f, g, o; like torch.nn.LSTM (no proj_size). hx and the final state are (h, c)."""
+
+    cell = "lstm"
 
     def __init__(
         self,
@@ -330,18 +335,11 @@ class LSTM(_RecurrentBase):
             fast=fast,
         )
 
-    def _state_names(self) -> tuple[str, ...]:
-        return ("hx[0] (h_0)", "hx[1] (c_0)")
-
-    def _pack_state(self, states):
-        return states[0], states[1]
-
-    def _step(self, x_t, state, weights):
-        return lstm_step(x_t, state[0], state[1], *weights)
-
 
 class GRU(_RecurrentBase):
     """GRU with gates r, z, n, the reset gate applied after the recurrent matmul; like torch.nn.GRU."""
+
+    cell = "gru"
 
     def __init__(
         self,
@@ -371,5 +369,5 @@ class GRU(_RecurrentBase):
             fast=fast,
         )
 
-    def _step(self, x_t, state, weights):
-        return (gru_step(x_t, state[0], *weights),)
+
+LAYERS: dict[str, type[_RecurrentBase]] = {module.cell: module for module in (RNN, LSTM, GRU)}

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lstm_course import cellspec
+from lstm_course.nn._validate import check_lengths
 from lstm_course.nn.attention import AdditiveAttention, DotProductAttention, length_mask
-from lstm_course.nn.cells import GRUCell, LSTMCell
-from lstm_course.nn.checks import check_lengths
-from lstm_course.nn.recurrent import GRU, LSTM
+from lstm_course.nn.cells import CELL_MODULES, packed_state, state_tuple
+from lstm_course.nn.recurrent import LAYERS
 
 ATTENTION = ("additive", "dot", None)
+GATED = ("lstm", "gru")  # the cells offered here; the code below reads the registry, not the name
 
 
 class Seq2Seq(nn.Module):
@@ -31,17 +33,18 @@ class Seq2Seq(nn.Module):
         attention: str | None = "additive", embedding_dim: int | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
-        if cell not in ("lstm", "gru"):
+        if cell not in GATED:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         if attention not in ATTENTION:
             raise ValueError(f"attention must be one of {ATTENTION}, got {attention!r}")
         E, H = embedding_dim or hidden_size, hidden_size
         self.cell, self.attention_kind, self.hidden_size = cell, attention, hidden_size
+        self.spec = cellspec.spec(cell)  # its states: (h,) or (h, c)
         self.src_embedding = nn.Embedding(src_vocab, E)
         self.tgt_embedding = nn.Embedding(tgt_vocab, E)
-        self.encoder = (LSTM if cell == "lstm" else GRU)(E, H)
+        self.encoder = LAYERS[cell](E, H)
         context = 0 if attention is None else H
-        self.decoder = (LSTMCell if cell == "lstm" else GRUCell)(E + context, H)
+        self.decoder = CELL_MODULES[cell](E + context, H)
         self.attention: nn.Module | None = None
         if attention == "additive":
             self.attention = AdditiveAttention(H, H, H)
@@ -60,19 +63,19 @@ class Seq2Seq(nn.Module):
         if src_lengths is not None:
             lengths = check_lengths(src_lengths, src.shape[1], src.shape[0], "Seq2Seq").to(src.device)
             mask = length_mask(lengths, src.shape[0])
-        state = (state[0][0], state[1][0]) if self.cell == "lstm" else state[0]  # layer 0: (B, H)
+        state = packed_state(tuple(s[0] for s in state_tuple(self.spec, state)))  # layer 0: each (B, H)
         return enc_out.transpose(0, 1), mask, state
 
     def step(self, token: Tensor, state, keys: Tensor, mask: Tensor | None):
         """One decoder step: token (B,) long -> (logits (B, V), new state, weights (B, S) or None)."""
-        h = state[0] if self.cell == "lstm" else state
+        h = state_tuple(self.spec, state)[0]  # (B, H)
         parts, weights = [self.tgt_embedding(token)], None
         if self.attention is not None:
             context, w = self.attention(h.unsqueeze(1), keys, keys, mask)  # (B, 1, H), (B, 1, S)
             parts.append(context.squeeze(1))
             weights = w.squeeze(1)
         state = self.decoder(torch.cat(parts, dim=-1), state)
-        h = state[0] if self.cell == "lstm" else state
+        h = state_tuple(self.spec, state)[0]
         logits = self.out(torch.cat([h, *parts[1:]], dim=-1))
         return logits, state, weights
 

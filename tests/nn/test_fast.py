@@ -72,7 +72,7 @@ def test_gradcheck_functions(mask):
     """torch.autograd.gradcheck of each hand-written backward against finite differences."""
     assert torch.autograd.gradcheck(LSTMFunction.apply, _args(2, 4, mask))
     assert torch.autograd.gradcheck(GRUFunction.apply, _args(1, 3, mask))
-    assert torch.autograd.gradcheck(lambda *a: RNNFunction.apply(*a, False), _args(1, 1, mask))
+    assert torch.autograd.gradcheck(lambda *a: RNNFunction.apply(*a, "tanh"), _args(1, 1, mask))
 
 
 def test_fast_float32_close_to_torch_nn():
@@ -112,3 +112,17 @@ def test_cuda_matches_cpu(mode):
         outs, grads = outputs_and_grads(module, x.cuda(), [h.cuda() for h in hx], LENGTHS)
         for a, b in zip(outs_cpu + grads_cpu, outs + grads, strict=True):
             torch.testing.assert_close(a, b.cpu(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_double_backward_is_refused_by_name(mode):
+    """create_graph=True would differentiate the in-place backward: a clear error instead of wrong numbers."""
+    module = getattr(our, mode)(D, H, fast=True)
+    out, _ = module(torch.randn(T, B, D, requires_grad=True))
+    refused = rf"{mode} fast path \(fast=True\): double backward .* not supported"
+    with pytest.raises(RuntimeError, match=refused):
+        torch.autograd.grad(out.sum(), list(module.parameters()), create_graph=True)
+    plain = getattr(our, mode)(D, H)  # the plain path supports it
+    out, _ = plain(torch.randn(T, B, D))
+    (grad,) = torch.autograd.grad(out.sum(), [plain.weight_hh_l0], create_graph=True)
+    assert grad.requires_grad

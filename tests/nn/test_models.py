@@ -1,4 +1,4 @@
-"""Models, set_forget_bias, pick_device and the NumPy <-> torch conversion."""
+"""Models, set_forget_bias, pick_device and the NumPy <-> torch conversion (reference/convert.py)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import lstm_course.nn as our
-from lstm_course.nn.convert import from_torch_state_dict, to_torch_state_dict
+from lstm_course import reference
 
 T, B, D, H = 7, 3, 2, 8
 
@@ -111,14 +111,15 @@ def test_pick_device():
 
 def test_numpy_round_trip_into_our_and_torch_modules(rng):
     params = {name: rng.standard_normal(tuple(p.shape)) for name, p in nn.LSTM(D, H, 2).state_dict().items()}
-    sd = to_torch_state_dict(params)
+    sd = {key: torch.from_numpy(value) for key, value in reference.state_dict_from_params(params).items()}
     assert all(isinstance(v, torch.Tensor) and v.dtype == torch.float64 for v in sd.values())
     mine = our.LSTM(D, H, 2, dtype=torch.float64)
     mine.load_state_dict(sd)
-    ref = nn.LSTM(D, H, 2, dtype=torch.float64)
-    ref.load_state_dict(sd)
-    back = from_torch_state_dict(mine)
-    for k, v in params.items():
-        np.testing.assert_array_equal(back[k], v)
+    theirs = nn.LSTM(D, H, 2, dtype=torch.float64)
+    theirs.load_state_dict(sd)
+    for module in (mine, theirs):
+        back = reference.params_from_state_dict(module.state_dict(), cell="lstm")
+        for k, v in params.items():
+            np.testing.assert_array_equal(back[k], v)
     with pytest.raises(TypeError, match="weight_ih_l0"):
-        to_torch_state_dict({"weight_ih_l0": [[1.0]]})
+        reference.state_dict_from_params({**params, "weight_ih_l0": [[1.0], [2.0, 3.0]]})
