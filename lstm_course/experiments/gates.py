@@ -7,6 +7,7 @@ plots come from the equations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -38,32 +39,42 @@ def tagger_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tor
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
 
 
+@dataclass(frozen=True)
+class GrammarConfig:
+    """The tagger and its stories (how it trains is a TrainConfig)."""
+
+    cell: str = "lstm"  # "rnn" | "lstm" | "gru"
+    hidden_size: int = 32  # H
+    batch_size: int = 32  # stories per step
+    max_phrases: int = 4  # phrases between a subject and its verb, at most: longer means longer lags
+    threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def grammar_training(**changes) -> TrainConfig:
+    """How the chapter trains the grammar taggers, with ``changes`` to any TrainConfig field.
+
+    Adam at 1e-2, clipped at norm 1, 800 steps; seed 0, on the CPU, no progress bar.
+    """
+    return replace(TrainConfig(steps=800, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+
+
 def train_grammar(
-    cell: str,
-    *,
-    hidden_size: int = 32,
-    steps: int = 800,
-    lr: float = 1e-2,
-    batch_size: int = 32,
-    max_phrases: int = 4,
-    seed: int = 0,
-    time_limit_s: float | None = None,
-    device: str | None = "cpu",
-    threads: int | None = 1,
+    config: GrammarConfig = GrammarConfig(), training: TrainConfig | None = None
 ) -> tuple[SequenceTagger, History]:
-    """Train a ``cell`` tagger to predict the agreeing words of grammar stories: (model, History)."""
-    torch.manual_seed(seed)
-    model = SequenceTagger(cell, len(VOCAB), hidden_size, len(VOCAB), fast=True)
+    """Train a ``config.cell`` tagger to predict the agreeing words of grammar stories: (model, History).
+
+    ``training`` defaults to :func:`grammar_training`; its seed also seeds the initial weights.
+    """
+    training = grammar_training() if training is None else training
+    torch.manual_seed(training.seed)
+    model = SequenceTagger(config.cell, len(VOCAB), config.hidden_size, len(VOCAB), fast=True)
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        b = grammar_batch(batch_size, rng, max_phrases=max_phrases)
-        return b.x, b.y
+        stories = grammar_batch(config.batch_size, rng, max_phrases=config.max_phrases)
+        return stories.x, stories.y
 
-    config = TrainConfig(
-        steps=steps, lr=lr, seed=seed, device=device, progress=False, time_limit_s=time_limit_s
-    )
-    with torch_threads(threads):  # tiny models: one thread is fastest
-        return model, fit(model, batch, tagger_loss, config)
+    with torch_threads(config.threads):
+        return model, fit(model, batch, tagger_loss, training)
 
 
 def predictions(model: torch.nn.Module, batch: GrammarBatch) -> np.ndarray:

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.experiments.char_lm import run_char_lm
-from lstm_course.experiments.order_matters import run_order_matters
+from lstm_course.experiments.char_lm import CharLMConfig, char_lm_training, run_char_lm
+from lstm_course.experiments.order_matters import OrderConfig, order_training, run_order_matters
 from lstm_course.experiments.threads import torch_threads
 
 
 @pytest.fixture(scope="module")
 def order():
-    return run_order_matters(T=8, window=3, hidden_size=16, steps=150, batch_size=64, test_size=1000)
+    return run_order_matters(OrderConfig(T=8, window=3, hidden_size=16, test_size=1000), order_training(steps=150))
 
 
 def test_order_result_has_every_model(order):
@@ -38,7 +38,7 @@ def test_rnn_learns_order(order):
 
 def test_order_bad_window():
     with pytest.raises(ValueError, match="window"):
-        run_order_matters(T=5, window=6, steps=1)
+        run_order_matters(OrderConfig(T=5, window=6), order_training(steps=1))
 
 
 TEXT = "the cat sat on the mat. " * 200
@@ -46,8 +46,10 @@ TEXT = "the cat sat on the mat. " * 200
 
 @pytest.fixture(scope="module")
 def char_lm():
-    return run_char_lm(hidden_size=32, steps=120, T=16, batch_size=16, lr=1e-2, sample_length=40, text=TEXT,
-                       prompt="the ", contexts=(1, 4, 8), context_samples=200)
+    config = CharLMConfig(
+        hidden_size=32, T=16, batch_size=16, sample_length=40, prompt="the ", contexts=(1, 4, 8), context_samples=200
+    )
+    return run_char_lm(config, char_lm_training(steps=120, lr=1e-2), text=TEXT)
 
 
 def test_char_lm_learns_below_the_unigram_loss(char_lm):
@@ -71,9 +73,9 @@ def test_char_lm_samples(char_lm):
 
 def test_char_lm_bad_arguments():
     with pytest.raises(ValueError, match="val_fraction"):
-        run_char_lm(val_fraction=1.0, text=TEXT, steps=1)
+        run_char_lm(CharLMConfig(val_fraction=1.0), char_lm_training(steps=1), text=TEXT)
     with pytest.raises(ValueError, match="too short"):
-        run_char_lm(text="abc" * 10, T=16, steps=1)
+        run_char_lm(CharLMConfig(T=16), char_lm_training(steps=1), text="abc" * 10)
 
 
 def test_torch_threads_restores_the_count():

@@ -4,14 +4,21 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.experiments.adding import first_below, train_adding
-from lstm_course.experiments.clipping import first_gradient_norm, train_with_and_without_clipping
+from lstm_course.experiments.adding import AddingConfig, adding_training, first_below, train_adding
+from lstm_course.experiments.clipping import (
+    ClippingConfig,
+    clipping_training,
+    first_gradient_norm,
+    train_with_and_without_clipping,
+)
 from lstm_course.experiments.gates import (
     PLACES,
+    GrammarConfig,
     accuracy_by_lag,
     check_gate_stories,
     gate_summary,
     gate_trace,
+    grammar_training,
     saturation,
     state_magnitudes,
     subject_units,
@@ -102,7 +109,7 @@ def test_jacobian_norms_rejects_bad_input(rng):
 
 
 def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
-    runs = train_with_and_without_clipping(steps=40)
+    runs = train_with_and_without_clipping(training=clipping_training(steps=40))
     plain, clipped = runs["no clipping"], runs["clipped at 1"]
     assert plain.stopped == "nonfinite" and not np.isfinite(plain.loss[-1] * plain.grad_norm[-1])
     assert clipped.stopped == "steps" and np.isfinite(clipped.loss).all()
@@ -111,7 +118,7 @@ def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
 
 
 def test_first_gradient_grows_with_the_radius():
-    norms = [first_gradient_norm(r, T=30, hidden_size=16) for r in (0.5, 1.5, 3.0)]
+    norms = [first_gradient_norm(ClippingConfig(radius=r, T=30, hidden_size=16)) for r in (0.5, 1.5, 3.0)]
     assert norms[0] < norms[1] < norms[2]
 
 
@@ -127,9 +134,8 @@ def test_first_below_uses_a_trailing_window():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_train_adding_small(cell):
-    run = train_adding(
-        cell, T=6, hidden_size=8, steps=20, batch_size=8, forget_bias=1.0 if cell == "lstm" else None
-    )
+    config = AddingConfig(cell, T=6, hidden_size=8, batch_size=8, forget_bias=1.0 if cell == "lstm" else None)
+    run = train_adding(config, adding_training(steps=20))
     assert run.history.steps == 20 and len(run.history.loss) == 20
     assert run.crossed is None
     if cell == "lstm":
@@ -138,7 +144,9 @@ def test_train_adding_small(cell):
 
 
 def test_train_adding_stops_at_an_easy_threshold():
-    run = train_adding("rnn", T=4, hidden_size=4, steps=200, threshold=10.0)
+    run = train_adding(
+        AddingConfig("rnn", T=4, hidden_size=4, threshold=10.0), adding_training(steps=200, target_loss=10.0)
+    )
     assert run.history.stopped == "target" and run.crossed == run.history.steps == 50
 
 
@@ -147,7 +155,7 @@ def test_train_adding_stops_at_an_easy_threshold():
 
 @pytest.fixture(scope="module")
 def tiny_grammar_lstm():
-    model, history = train_grammar("lstm", hidden_size=8, steps=5, batch_size=4)
+    model, history = train_grammar(GrammarConfig("lstm", hidden_size=8, batch_size=4), grammar_training(steps=5))
     assert history.steps == 5
     return model
 
