@@ -54,18 +54,40 @@ def test_rnn_jacobian_norms_match_the_explicit_product(rng):
     assert flow.state[0] == pytest.approx(1.0)
 
 
-def test_lstm_input_gradient_norms_match_torch_autograd(rng):
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_input_gradient_norms_match_torch_autograd(cell, rng):
     D, H, T = 2, 5, 6
+    params = init_params(cell, D, H, rng)
+    x = rng.standard_normal((T, D))
+    flow = jacobian_norms(cell, params, x)
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](D, H).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(layer, f"{name}_l0").copy_(torch.from_numpy(value))
+    jac = torch.autograd.functional.jacobian(lambda inp: layer(inp[:, None, :])[0][-1, 0], torch.from_numpy(x))
+    expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
+    np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
+
+
+def test_lstm_state_norm_covers_h_and_c(rng):
+    D, H, T = 2, 4, 3
     params = init_params("lstm", D, H, rng, forget_bias=1.0)
     x = rng.standard_normal((T, D))
     flow = jacobian_norms("lstm", params, x)
+    assert flow.state[0] == pytest.approx(1.0)  # lag 0: [dh_T/dh_T, dh_T/dc_T] = [I, 0]
+    h0, c0 = torch.zeros(1, 1, H, dtype=torch.float64), torch.zeros(1, 1, H, dtype=torch.float64)
     lstm = torch.nn.LSTM(D, H).double()
     with torch.no_grad():
         for name, value in params.items():
             getattr(lstm, f"{name}_l0").copy_(torch.from_numpy(value))
-    jac = torch.autograd.functional.jacobian(lambda inp: lstm(inp[:, None, :])[0][-1, 0], torch.from_numpy(x))
-    expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
-    np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
+        _, (h1, c1) = lstm(torch.from_numpy(x[:1, None, :]), (h0, c0))  # the state after step 1
+
+    def h_T(h_and_c: torch.Tensor) -> torch.Tensor:  # (2H,) state after step 1 -> (H,) h_T
+        state = (h_and_c[:H].reshape(1, 1, H), h_and_c[H:].reshape(1, 1, H))
+        return lstm(torch.from_numpy(x[1:, None, :]), state)[1][0].reshape(H)
+
+    jac = torch.autograd.functional.jacobian(h_T, torch.cat([h1.reshape(H), c1.reshape(H)]))  # (H, 2H)
+    assert flow.state[T - 1] == pytest.approx(np.linalg.norm(jac.numpy(), 2), rel=1e-9)
 
 
 def test_decay_per_recovers_a_geometric_rate():
@@ -99,8 +121,8 @@ def test_open_forget_gate_keeps_more_gradient():
 
 def test_jacobian_norms_rejects_bad_input(rng):
     params = init_params("rnn", 2, 3, rng)
-    with pytest.raises(ValueError, match="cell"):
-        jacobian_norms("gru", params, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="peephole"):
+        jacobian_norms("peephole", params, np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"\(T, D\)"):
         jacobian_norms("rnn", params, np.zeros((4, 1, 2)))
 
