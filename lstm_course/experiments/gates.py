@@ -1,7 +1,7 @@
 """Gate stories, measured: train on the two-subject grammar, then read the gates of the trained LSTM.
 
 The model (``SequenceTagger`` over one-hot words) is trained with ``fit``; its weights are then run
-through the NumPy reference's ``lstm_forward``, whose cache holds every gate value, so the chapter's
+through the NumPy reference's ``lstm_step_forward``, whose cache holds every gate value, so the chapter's
 plots come from the equations.
 """
 
@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
-from lstm_course.reference import lstm_forward
+from lstm_course.cellspec import SPECS
+from lstm_course.reference import lstm_step_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, GrammarBatch, encode, grammar_batch, story
 from lstm_course.train import History, TrainConfig, fit
 
@@ -101,7 +102,8 @@ def accuracy_by_lag(
 def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
     """The one-layer LSTM weights of ``model.rnn`` as the reference's float64 parameter dict."""
     rnn = getattr(model, "rnn", model)
-    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != 4 * rnn.hidden_size:
+    gate_rows = SPECS["lstm"].num_gates * rnn.hidden_size  # weight_hh is (4H, H)
+    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != gate_rows:
         raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     return {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
@@ -110,10 +112,14 @@ def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
 def trace_batch(model: torch.nn.Module, x: np.ndarray) -> GateTrace:
     """Every gate and state of the trained LSTM on ``x`` (T, B, D), via the reference: (T, B, H) each."""
     params = lstm_params(model)
-    _, _, cache = lstm_forward(np.asarray(x, dtype=np.float64), params)
-    H = params["weight_hh"].shape[1]
-    i, f, g, o = (cache.gates[..., k * H : (k + 1) * H] for k in range(4))  # gate order i, f, g, o
-    return GateTrace([], i, f, g, o, cache.c[1:], cache.h[1:])
+    x = np.asarray(x, dtype=np.float64)
+    h = c = np.zeros((x.shape[1], params["weight_hh"].shape[1]))  # (B, H)
+    steps = []
+    for x_t in x:
+        h, c, cache = lstm_step_forward(x_t, h, c, params)
+        steps.append((cache.i, cache.f, cache.g, cache.o, c, h))
+    # one (T, B, H) array per field: i, f, g, o, c, h
+    return GateTrace([], *(np.stack(values) for values in zip(*steps, strict=True)))
 
 
 def gate_trace(model: torch.nn.Module, words: list[str]) -> GateTrace:

@@ -34,7 +34,13 @@ from lstm_course.experiments.gradient_flow import (
     with_spectral_radius,
 )
 from lstm_course.experiments.implementations import three_lstms
-from lstm_course.experiments.lstm_vs_rnn import comparison_rows, markdown_table, parameter_count
+from lstm_course.experiments.lstm_vs_rnn import (
+    comparison_rows,
+    markdown_table,
+    parameter_count,
+    trained_gradient_decay,
+)
+from lstm_course.nn import SequenceTagger
 from lstm_course.reference import init_params, rnn_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, grammar_batch, story
 
@@ -253,6 +259,18 @@ def test_comparison_rows_and_table(tiny_grammar_lstm, rng):
     assert rows["LSTM"]["ms per step"] > 0 and rows["LSTM"]["gradient x per 10 steps"] == 0.5
     table = markdown_table(rows).splitlines()
     assert table[0] == "| | LSTM |" and len(table) == 2 + len(rows["LSTM"])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_trained_gradient_decay_follows_the_models_cell(cell, rng):
+    torch.manual_seed(0)
+    model = SequenceTagger(cell, 3, 4, 2).double()
+    x = rng.standard_normal((12, 3))
+    jac = torch.autograd.functional.jacobian(
+        lambda inp: model.rnn(inp[:, None, :])[0][-1, 0], torch.from_numpy(x)
+    )  # (H, T, D)
+    norms = [np.linalg.norm(jac[:, 11 - k, :].detach().numpy(), 2) for k in range(12)]  # lag k
+    assert trained_gradient_decay(model, x) == pytest.approx(decay_per(norms), rel=1e-9)
 
 
 def test_three_implementations_agree():
