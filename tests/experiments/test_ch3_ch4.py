@@ -13,6 +13,7 @@ from lstm_course.experiments.clipping import (
 )
 from lstm_course.experiments.gates import (
     PLACES,
+    GateTrace,
     GrammarConfig,
     accuracy_by_lag,
     check_gate_stories,
@@ -210,8 +211,16 @@ def test_trace_batch_shapes(tiny_grammar_lstm, rng):
     b = grammar_batch(3, rng)
     trace = trace_batch(tiny_grammar_lstm, b.x)
     assert trace.f.shape == (b.x.shape[0], 3, 8)
-    m = state_magnitudes(trace)
-    assert m["max |h|"] <= 1.0 and 0.0 <= m["share |c| > 1"] <= 1.0
+    for k in range(3):  # each story of the batch traced alone gives the same values
+        alone = trace_batch(tiny_grammar_lstm, b.x[:, k : k + 1])
+        np.testing.assert_allclose(alone.c[:, 0], trace.c[:, k], atol=1e-12)
+
+
+def test_state_magnitudes_known_values():
+    c = np.array([[0.5, -2.0], [3.0, 0.1]])
+    h = np.array([[0.2, -0.9], [0.4, 0.0]])
+    trace = GateTrace([], c, c, c, c, c, h)
+    assert state_magnitudes(trace) == {"max |c|": 3.0, "share |c| > 1": 0.5, "max |h|": 0.9}
 
 
 def test_subject_units_and_gate_summary(tiny_grammar_lstm, rng):
