@@ -70,7 +70,14 @@ def adding_training(**changes) -> TrainConfig:
     0.01; seed 0, on the CPU, no progress bar. ``target_loss=None`` trains for all the steps.
     """
     defaults = TrainConfig(
-        steps=3000, lr=3e-3, clip=1.0, seed=0, device="cpu", progress=False, target_loss=0.01, target_window=50
+        steps=3000,
+        lr=3e-3,
+        clip=1.0,
+        seed=0,
+        device="cpu",
+        progress=False,
+        target_loss=0.01,
+        target_window=50,
     )
     return replace(defaults, **changes)
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lstm_course.cellspec import SPECS
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
-from lstm_course.cellspec import SPECS
 from lstm_course.reference import lstm_step_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, GrammarBatch, encode, grammar_batch, story
 from lstm_course.train import History, TrainConfig, fit

@@ -118,7 +118,9 @@ def order_training(**changes) -> TrainConfig:
     return replace(TrainConfig(steps=400, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
 
 
-def run_order_matters(config: OrderConfig = OrderConfig(), training: TrainConfig | None = None) -> OrderResult:
+def run_order_matters(
+    config: OrderConfig = OrderConfig(), training: TrainConfig | None = None
+) -> OrderResult:
     """Train the four models on the which-came-first task and score them on held-out sequences.
 
     ``training`` defaults to :func:`order_training`; every model trains with it, on the same batches. The

@@ -55,8 +55,11 @@ def _pages() -> list[str]:
     if not (HTML / "index.html").is_file():
         return [NOT_BUILT]
     skip = ("_static/", "_sources/", "_images/", ".jupyter_cache/", "reports/")
-    return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-                  if not p.relative_to(HTML).as_posix().startswith(skip))
+    return sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).as_posix().startswith(skip)
+    )
 
 
 class _Ids(HTMLParser):
@@ -218,8 +221,10 @@ def test_page(page_rel, server, browser):
     problems += [f"image not loaded: {i['src']}" for i in images if not i["ok"]]
     if math["count"] and math["typeset"] < math["count"]:
         problems.append(f"{math['count']} maths blocks but {math['typeset']} typeset; raw: {math['raw'][:3]}")
-    problems += [f"untypeset maths in the text: ...{m.group(0)}..." for m in
-                 re.finditer(r".{0,30}(\$\$|\\\[|\\\(|\\begin\{).{0,30}", math["text"])]
+    problems += [
+        f"untypeset maths in the text: ...{m.group(0)}..."
+        for m in re.finditer(r".{0,30}(\$\$|\\\[|\\\(|\\begin\{).{0,30}", math["text"])
+    ]
     problems += [f"broken link: {p}" for p in _link_problems(landed, server, hrefs)]
     assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
 

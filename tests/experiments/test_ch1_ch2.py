@@ -6,16 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.tasks.order import TOKEN_A, TOKEN_B, order_batch
-from lstm_course.experiments.char_lm import CharLMConfig, char_lm_training, run_char_lm
 from lstm_course.experiments import order_matters
-from lstm_course.experiments.order_matters import OrderConfig, OneHotRNN, accuracy, order_training, run_order_matters
+from lstm_course.experiments.char_lm import CharLMConfig, char_lm_training, run_char_lm
+from lstm_course.experiments.order_matters import (
+    OneHotRNN,
+    OrderConfig,
+    accuracy,
+    order_training,
+    run_order_matters,
+)
 from lstm_course.experiments.threads import torch_threads
+from lstm_course.tasks.order import TOKEN_A, TOKEN_B, order_batch
 
 
 @pytest.fixture(scope="module")
 def order():
-    return run_order_matters(OrderConfig(T=8, window=3, hidden_size=16, test_size=1000), order_training(steps=150))
+    return run_order_matters(
+        OrderConfig(T=8, window=3, hidden_size=16, test_size=1000), order_training(steps=150)
+    )
 
 
 def test_order_result_has_every_model(order):
@@ -67,7 +75,9 @@ def test_rnn_accuracy_2T_scores_the_rnn_on_sequences_twice_as_long(monkeypatch):
         return calls[-1][2]  # a distinct, known answer per call
 
     monkeypatch.setattr(order_matters, "accuracy", recording_accuracy)
-    result = run_order_matters(OrderConfig(T=6, window=2, hidden_size=4, test_size=7), order_training(steps=1))
+    result = run_order_matters(
+        OrderConfig(T=6, window=2, hidden_size=4, test_size=7), order_training(steps=1)
+    )
     model_type, shape, answer = calls[-1]
     assert model_type is OneHotRNN and shape == (12, 7)
     assert result.rnn_accuracy_2T == answer
@@ -86,7 +96,13 @@ TEXT = "the cat sat on the mat. " * 200
 @pytest.fixture(scope="module")
 def char_lm():
     config = CharLMConfig(
-        hidden_size=32, T=16, batch_size=16, sample_length=40, prompt="the ", contexts=(1, 4, 8), context_samples=200
+        hidden_size=32,
+        T=16,
+        batch_size=16,
+        sample_length=40,
+        prompt="the ",
+        contexts=(1, 4, 8),
+        context_samples=200,
     )
     return run_char_lm(config, char_lm_training(steps=120, lr=1e-2), text=TEXT)
 

@@ -71,7 +71,9 @@ def test_input_gradient_norms_match_torch_autograd(cell, rng):
     with torch.no_grad():
         for name, value in params.items():
             getattr(layer, f"{name}_l0").copy_(torch.from_numpy(value))
-    jac = torch.autograd.functional.jacobian(lambda inp: layer(inp[:, None, :])[0][-1, 0], torch.from_numpy(x))
+    jac = torch.autograd.functional.jacobian(
+        lambda inp: layer(inp[:, None, :])[0][-1, 0], torch.from_numpy(x)
+    )
     expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
     np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
 
@@ -184,7 +186,9 @@ def test_train_adding_stops_at_an_easy_threshold():
 
 @pytest.fixture(scope="module")
 def tiny_grammar_lstm():
-    model, history = train_grammar(GrammarConfig("lstm", hidden_size=8, batch_size=4), grammar_training(steps=5))
+    model, history = train_grammar(
+        GrammarConfig("lstm", hidden_size=8, batch_size=4), grammar_training(steps=5)
+    )
     assert history.steps == 5
     return model
 

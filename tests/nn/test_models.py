@@ -69,7 +69,7 @@ def test_charlm_forward_carries_the_state(embedding_dim):
 
 
 def _greedy(model: our.CharLM, prompt: list[int], length: int) -> list[int]:
-    """The most likely next index, ``length`` times, re-reading the whole sequence from the start each time."""
+    """The most likely next index, ``length`` times, re-reading the whole sequence each time."""
     sequence = list(prompt)
     with torch.no_grad():
         for _ in range(length):
