@@ -1,9 +1,13 @@
-"""Benchmark: the NumPy reference LSTM (lstm_forward + lstm_backward) against torch.nn.LSTM, CPU, float32.
+"""Benchmark: the NumPy reference LSTM against torch.nn.LSTM, CPU, float32, forward + backward.
+
+Two NumPy versions are timed: the book's loop over the step functions (``lstm_forward`` + ``lstm_backward``)
+and the vectorised, in-place one (``lstm_forward_vectorised`` + ``lstm_backward_vectorised``).
 
 Run ``python bench/bench_reference.py`` (see bench/README.md). The driver spawns one short-lived worker
-process per measurement, alternating NumPy and torch, so that the two libraries' thread pools never share a
-process and slow drifts of the load hit both alike. It prints the median time per forward+backward, the ratio
-NumPy / torch per shape and the achieved GFLOP/s, counting 8*B*T*H*(2D+3H) FLOP per forward+backward.
+process per measurement, alternating torch and the NumPy versions, so that the libraries' thread pools never
+share a process and slow drifts of the load hit all alike. It prints the median time per forward+backward,
+the ratio NumPy / torch per shape and the achieved GFLOP/s, counting 8*B*T*H*(2D+3H) FLOP per
+forward+backward.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ import sys
 import time
 
 SHAPES = [(64, 100, 64, 128), (128, 200, 128, 256)]  # (B, T, D, H)
-TARGETS = {SHAPES[0]: 1.5, SHAPES[1]: 1.3}  # the ratio NumPy / torch we aim to stay under
+TARGETS = {SHAPES[0]: 1.5, SHAPES[1]: 1.3}  # the ratio vectorised NumPy / torch we aim to stay under
+NUMPY_ENGINES = {  # engine: (forward, backward) in lstm_course.reference
+    "numpy-loop": ("lstm_forward", "lstm_backward"),
+    "numpy-vectorised": ("lstm_forward_vectorised", "lstm_backward_vectorised"),
+}
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -61,10 +69,14 @@ def _openblas_corename() -> str:
     return "unknown (no OpenBLAS found, threadpoolctl not installed)"
 
 
-def numpy_worker(shape: tuple[int, ...], warmup: int, iters: int) -> dict:
+def numpy_worker(engine: str, shape: tuple[int, ...], warmup: int, iters: int) -> dict:
     import numpy as np
 
-    from lstm_course.reference import init_params, lstm_backward, lstm_forward
+    from lstm_course import reference
+    from lstm_course.reference import init_params
+
+    forward_name, backward_name = NUMPY_ENGINES[engine]
+    lstm_forward, lstm_backward = getattr(reference, forward_name), getattr(reference, backward_name)
 
     B, T, D, H = shape
     rng = np.random.default_rng(0)
@@ -130,9 +142,9 @@ def _spawn(engine: str, unset_blas: bool, shape: tuple[int, ...], args: argparse
 
 def drive(args: argparse.Namespace) -> None:
     shapes = [tuple(int(n) for n in s.split(",")) for s in args.shapes] if args.shapes else SHAPES
-    variants = [("torch", False), ("numpy", False)]
+    variants = [("torch", False)] + [(engine, False) for engine in NUMPY_ENGINES]
     if args.blas_env == "both" and any(name in os.environ for name in BLAS_VARS):
-        variants.append(("numpy", True))
+        variants += [(engine, True) for engine in NUMPY_ENGINES]
     print(
         f"CPU cores: {os.cpu_count()}; " + ", ".join(f"{n}={os.environ.get(n, '(unset)')}" for n in BLAS_VARS)
     )
@@ -162,23 +174,23 @@ def _report(shape, results, notes) -> None:
         label = engine + (" (OPENBLAS_* unset)" if unset else "")
         gflops = flops(*shape) / ms["times"] / 1e9
         print(
-            f"  {label:26s} median {1e3 * ms['times']:7.1f} ms  {gflops:6.1f} GFLOP/s  "
+            f"  {label:36s} median {1e3 * ms['times']:7.1f} ms  {gflops:6.1f} GFLOP/s  "
             f"cpu {1e3 * ms['cpu']:7.1f} ms  page faults {notes[(engine, unset)]['page_faults']:6.0f}"
         )
-        if engine == "numpy":
-            target = TARGETS.get(shape)
+        if engine in NUMPY_ENGINES:
+            target = TARGETS.get(shape) if engine == "numpy-vectorised" else None
             print(
-                f"  {'':26s} ratio to torch {ms['times'] / torch_ms['times']:4.2f}"
+                f"  {'':36s} ratio to torch {ms['times'] / torch_ms['times']:4.2f}"
                 + (f" (target <= {target})" if target else "")
                 + f", in cpu time {ms['cpu'] / torch_ms['cpu']:4.2f}"
             )
-        print(f"  {'':26s} {notes[(engine, unset)]['kernel']}")
+        print(f"  {'':36s} {notes[(engine, unset)]['kernel']}")
     print()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=["numpy", "torch"], help="internal: run one measurement")
+    parser.add_argument("--worker", choices=[*NUMPY_ENGINES, "torch"], help="internal: run one measurement")
     parser.add_argument("--shape", help="internal: B,T,D,H of the worker")
     parser.add_argument("--shapes", nargs="*", help="B,T,D,H shapes to run (default: the two targets)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating worker pairs per shape")
@@ -199,8 +211,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         shape = tuple(int(n) for n in args.shape.split(","))
-        if args.worker == "numpy":  # its thread count comes from OPENBLAS_NUM_THREADS, set by the driver
-            print(json.dumps(numpy_worker(shape, args.warmup, args.iters)))
+        # a NumPy worker's thread count comes from OPENBLAS_NUM_THREADS, set by the driver
+        if args.worker in NUMPY_ENGINES:
+            print(json.dumps(numpy_worker(args.worker, shape, args.warmup, args.iters)))
         else:
             print(json.dumps(torch_worker(shape, args.warmup, args.iters, args.threads)))
     else:

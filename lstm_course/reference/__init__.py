@@ -1,5 +1,8 @@
 """The NumPy reference: every equation of the course, forward and hand-written backward. Never imports torch.
 
+The cell registry, ``lstm_course.reference.cells``, gives each cell's step and sequence functions one
+calling convention (states as a tuple), for code that runs any cell.
+
 Letters used throughout: T time steps, B batch, D input features, H hidden units. Sequences are time-major
 (T, B, D). Parameter dicts use torch's names and layout (weight_ih, weight_hh, bias_ih, bias_hh), so weights
 move between this package, :mod:`lstm_course.nn` and ``torch.nn`` unchanged.
@@ -35,6 +38,7 @@ from .layers import (
     mse_loss,
 )
 from .lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from .lstm_vectorised import LSTMVectorisedCache, lstm_backward_vectorised, lstm_forward_vectorised
 from .multilayer import MultilayerCache, multilayer_backward, multilayer_forward
 from .optim import SGD, Adam, clip_grad_norm
 from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
@@ -50,6 +54,7 @@ __all__ = [
     "GRUStepCache",
     "LSTMCache",
     "LSTMStepCache",
+    "LSTMVectorisedCache",
     "MultilayerCache",
     "RNNCache",
     "RNNStepCache",
@@ -73,7 +78,9 @@ __all__ = [
     "layer_params",
     "log_softmax",
     "lstm_backward",
+    "lstm_backward_vectorised",
     "lstm_forward",
+    "lstm_forward_vectorised",
     "lstm_step_backward",
     "lstm_step_forward",
     "masked_softmax",

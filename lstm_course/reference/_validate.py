@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from ..cellspec import CellSpec
+
 _ACCEPTED_KINDS = "biuf"  # bool, signed int, unsigned int, float
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def as_array(name: str, value: Any) -> np.ndarray:
@@ -84,13 +85,6 @@ def sequence(name: str, value: Any, sizes: dict[str, int]) -> np.ndarray:
     return array
 
 
-def check_cell(cell: str) -> int:
-    """The number of gates G of ``cell`` ("rnn" 1, "lstm" 4, "gru" 3); ValueError otherwise."""
-    if cell not in GATES:
-        raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
-    return GATES[cell]
-
-
 def cell_params(
     params: Mapping[str, Any], gates: int, name: str = "params"
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
@@ -139,8 +133,69 @@ def optional_grad(name: str, value: Any, shape: tuple[int, ...], letters: str, d
     return array.astype(dtype, copy=False)
 
 
+def step_inputs(
+    spec: CellSpec, x_t: Any, states: tuple[Any, ...], params: Any
+) -> tuple[np.ndarray, tuple[np.ndarray, ...], dict[str, np.ndarray]]:
+    """Check one step's input for ``spec``'s cell; return x_t, the states and params in one float dtype.
+
+    x_t: (B, D); states: one (B, H) array or None (zeros) per name in ``spec.states``, named h_prev,
+    c_prev, ...; params: the cell's dict, G = ``spec.num_gates``.
+    """
+    params, sizes = cell_params(params, spec.num_gates)
+    x_t = as_array("x_t", x_t)
+    check_shape("x_t", x_t, ("B", "D"), sizes)
+    dtype = float_dtype(x_t, *params.values())
+    batch = x_t.shape[0]
+    states = tuple(
+        state(f"{name}_prev", value, batch, sizes["H"], dtype)
+        for name, value in zip(spec.states, states, strict=True)
+    )
+    return x_t.astype(dtype, copy=False), states, cast_params(params, dtype)
+
+
+def sequence_inputs(
+    spec: CellSpec, x: Any, initial: tuple[Any, ...], params: Any
+) -> tuple[np.ndarray, tuple[np.ndarray, ...], dict[str, np.ndarray]]:
+    """Check a sequence's input for ``spec``'s cell; return x, the initial states and params in one dtype.
+
+    x: (T, B, D); initial: one (B, H) array or None (zeros) per name in ``spec.states``, named h0, c0, ...
+    """
+    params, sizes = cell_params(params, spec.num_gates)
+    x = sequence("x", x, sizes)
+    dtype = float_dtype(x, *params.values())
+    batch = x.shape[1]
+    initial = tuple(
+        state(f"{name}0", value, batch, sizes["H"], dtype)
+        for name, value in zip(spec.states, initial, strict=True)
+    )
+    return x.astype(dtype, copy=False), initial, cast_params(params, dtype)
+
+
+def state_grads(grads: Mapping[str, Any], like: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Gradients flowing into a step's states ({"dh": dh, ...}): each (B, H) as ``like``, in its dtype."""
+    batch, hidden = like.shape
+    arrays = tuple(as_float(name, value, like.dtype) for name, value in grads.items())
+    for name, array in zip(grads, arrays, strict=True):
+        check_shape(name, array, ("B", "H"), {"B": batch, "H": hidden})
+    return arrays
+
+
+def sequence_grads(
+    spec: CellSpec, dout: Any, final: tuple[Any, ...], shape: tuple[int, int, int], dtype: np.dtype
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """dout of ``shape`` (T, B, H) and the gradients into the final states (dh_T, dc_T, ..., None: zeros)."""
+    T, batch, hidden = shape
+    dout = as_float("dout", dout, dtype)
+    check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": batch, "H": hidden})
+    final = tuple(
+        optional_grad(f"d{name}_T", value, (batch, hidden), "B,H", dtype)
+        for name, value in zip(spec.states, final, strict=True)
+    )
+    return dout, final
+
+
 def positive_int(name: str, value: object) -> int:
-    """``value`` as an int, or a ValueError naming ``name`` when it is not a positive integer (bools refused)."""
+    """``value`` as an int; ValueError naming ``name`` when it is not a positive integer (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)

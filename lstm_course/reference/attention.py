@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _validate as v
+from . import _validate as validate
 
 
 class DotProductAttentionCache(NamedTuple):
@@ -41,14 +41,15 @@ class AdditiveAttentionCache(NamedTuple):
 
 
 def _inputs(query: Any, keys: Any, values: Any, extra: tuple[np.ndarray, ...] = ()) -> tuple[np.ndarray, ...]:
-    query, keys, values = v.as_array("query", query), v.as_array("keys", keys), v.as_array("values", values)
+    query, keys = validate.as_array("query", query), validate.as_array("keys", keys)
+    values = validate.as_array("values", values)
     sizes: dict[str, int] = {}
-    v.check_shape("query", query, ("B", "Tq", "Dq"), sizes)
-    v.check_shape("keys", keys, ("B", "Tk", "Dk"), sizes)
-    v.check_shape("values", values, ("B", "Tk", "Dv"), sizes)
+    validate.check_shape("query", query, ("B", "Tq", "Dq"), sizes)
+    validate.check_shape("keys", keys, ("B", "Tk", "Dk"), sizes)
+    validate.check_shape("values", values, ("B", "Tk", "Dv"), sizes)
     if sizes["Tk"] < 1:
         raise ValueError(f"keys must have shape (B, Tk, Dk) with Tk >= 1, got shape {keys.shape}")
-    dtype = v.float_dtype(query, keys, values, *extra)
+    dtype = validate.float_dtype(query, keys, values, *extra)
     return tuple(a.astype(dtype, copy=False) for a in (query, keys, values))
 
 
@@ -109,7 +110,8 @@ def dot_product_attention_forward(
     scores = (query @ keys.transpose(0, 2, 1)) * scale  # (B, Tq, Tk)
     weights = masked_softmax(scores, mask).astype(query.dtype, copy=False)
     context = weights @ values  # (B, Tq, Dv)
-    return context, weights, DotProductAttentionCache(query, keys, values, weights, scale)
+    # the caller's weights are a copy: an in-place edit of them cannot change the backward
+    return context, weights.copy(), DotProductAttentionCache(query, keys, values, weights, scale)
 
 
 def dot_product_attention_backward(
@@ -121,9 +123,9 @@ def dot_product_attention_backward(
         dquery (B, Tq, Dk), dkeys (B, Tk, Dk), dvalues (B, Tk, Dv).
     """
     query, keys, values, weights, scale = cache
-    dcontext = v.as_float("dcontext", dcontext, query.dtype)
+    dcontext = validate.as_float("dcontext", dcontext, query.dtype)
     sizes = {"B": query.shape[0], "Tq": query.shape[1], "Dv": values.shape[2]}
-    v.check_shape("dcontext", dcontext, ("B", "Tq", "Dv"), sizes)
+    validate.check_shape("dcontext", dcontext, ("B", "Tq", "Dv"), sizes)
     dweights = dcontext @ values.transpose(0, 2, 1)  # context = weights @ values
     dvalues = weights.transpose(0, 2, 1) @ dcontext  # context = weights @ values
     dscores = _softmax_backward(dweights, weights) * scale  # weights = softmax(scores), scores = scale q k^T
@@ -154,11 +156,11 @@ def _additive_params(params: Any, Dq: int, Dk: int) -> dict[str, np.ndarray]:
     for key in ("W_q", "W_k", "v"):
         if key not in params:
             raise KeyError(f"params is missing {key!r}; expected W_q (A, Dq), W_k (A, Dk), v (A,)")
-    p = {key: v.as_array(f"params[{key!r}]", params[key]) for key in ("W_q", "W_k", "v")}
+    p = {key: validate.as_array(f"params[{key!r}]", params[key]) for key in ("W_q", "W_k", "v")}
     sizes = {"Dq": Dq, "Dk": Dk}
-    v.check_shape("params['W_q']", p["W_q"], ("A", "Dq"), sizes)
-    v.check_shape("params['W_k']", p["W_k"], ("A", "Dk"), sizes)
-    v.check_shape("params['v']", p["v"], ("A",), sizes)
+    validate.check_shape("params['W_q']", p["W_q"], ("A", "Dq"), sizes)
+    validate.check_shape("params['W_k']", p["W_k"], ("A", "Dk"), sizes)
+    validate.check_shape("params['v']", p["v"], ("A",), sizes)
     return p
 
 
@@ -177,16 +179,17 @@ def additive_attention_forward(
     """
     query, keys, values = _inputs(query, keys, values)  # shapes first: the parameters' shapes depend on them
     p = _additive_params(params, query.shape[2], keys.shape[2])
-    dtype = v.float_dtype(query, keys, values, *p.values())
+    dtype = validate.float_dtype(query, keys, values, *p.values())
     query, keys, values = (a.astype(dtype, copy=False) for a in (query, keys, values))
-    p = v.cast_params(p, dtype)
+    p = validate.cast_params(p, dtype)
     hidden = np.tanh(
         (query @ p["W_q"].T)[:, :, None, :] + (keys @ p["W_k"].T)[:, None, :, :]
     )  # (B, Tq, Tk, A)
     scores = hidden @ p["v"]  # (B, Tq, Tk)
     weights = masked_softmax(scores, mask).astype(query.dtype, copy=False)
     context = weights @ values  # (B, Tq, Dv)
-    return context, weights, AdditiveAttentionCache(query, keys, values, weights, hidden, p)
+    # the caller's weights are a copy: an in-place edit of them cannot change the backward
+    return context, weights.copy(), AdditiveAttentionCache(query, keys, values, weights, hidden, p)
 
 
 def additive_attention_backward(
@@ -198,9 +201,9 @@ def additive_attention_backward(
         dquery (B, Tq, Dq), dkeys (B, Tk, Dk), dvalues (B, Tk, Dv), grads: {"W_q", "W_k", "v"} like params.
     """
     query, keys, values, weights, hidden, p = cache
-    dcontext = v.as_float("dcontext", dcontext, query.dtype)
+    dcontext = validate.as_float("dcontext", dcontext, query.dtype)
     sizes = {"B": query.shape[0], "Tq": query.shape[1], "Dv": values.shape[2]}
-    v.check_shape("dcontext", dcontext, ("B", "Tq", "Dv"), sizes)
+    validate.check_shape("dcontext", dcontext, ("B", "Tq", "Dv"), sizes)
     dweights = dcontext @ values.transpose(0, 2, 1)  # context = weights @ values
     dvalues = weights.transpose(0, 2, 1) @ dcontext  # context = weights @ values
     dscores = _softmax_backward(dweights, weights)  # weights = softmax(scores)

@@ -16,8 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _validate as v
+from ..cellspec import SPECS
+from . import _validate as validate
 from .activations import sigmoid
+
+SPEC = SPECS["gru"]  # gates r, z, n; one state h
 
 
 class GRUStepCache(NamedTuple):
@@ -52,14 +55,8 @@ def gru_step_forward(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> tuple
     Returns:
         h: (B, H) the new hidden state, and the cache for :func:`gru_step_backward`.
     """
-    p, sizes = v.cell_params(params, 3)
-    x_t = v.as_array("x_t", x_t)
-    v.check_shape("x_t", x_t, ("B", "D"), sizes)
-    dtype = v.float_dtype(x_t, *p.values())
-    H = sizes["H"]
-    h_prev = v.state("h_prev", h_prev, x_t.shape[0], H, dtype)
-    x_t, p = x_t.astype(dtype, copy=False), v.cast_params(p, dtype)
-
+    x_t, (h_prev,), p = validate.step_inputs(SPEC, x_t, (h_prev,), params)
+    H = h_prev.shape[1]
     ax = x_t @ p["weight_ih"].T + p["bias_ih"]  # (B, 3H) input parts [r, z, n]
     ah = h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 3H) recurrent parts [r, z, n]
     r = sigmoid(ax[:, :H] + ah[:, :H])
@@ -77,9 +74,7 @@ def gru_step_backward(dh: np.ndarray, cache: GRUStepCache) -> tuple[np.ndarray, 
         dx_t (B, D), dh_prev (B, H), and grads: a dict with the keys and shapes of params.
     """
     x, h_prev, r, z, n, hn, p = cache
-    dh = v.as_float("dh", dh, n.dtype)
-    v.check_shape("dh", dh, ("B", "H"), {"B": n.shape[0], "H": n.shape[1]})
-
+    (dh,) = validate.state_grads({"dh": dh}, like=n)
     dn = dh * (1 - z)  # h = (1 - z) * n + z * h_prev
     dz = dh * (h_prev - n)  # h = (1 - z) * n + z * h_prev
     dh_prev = dh * z  # h = (1 - z) * n + z * h_prev
@@ -115,12 +110,8 @@ def gru_forward(
         out: (T, B, H) every hidden state h_1..h_T; h_T: (B, H) the last one;
         and the cache for :func:`gru_backward`.
     """
-    p, sizes = v.cell_params(params, 3)
-    x = v.sequence("x", x, sizes)
-    dtype = v.float_dtype(x, *p.values())
-    h = v.state("h0", h0, x.shape[1], sizes["H"], dtype)
-    x, p = x.astype(dtype, copy=False), v.cast_params(p, dtype)
-    out, steps = np.empty((*x.shape[:2], sizes["H"]), dtype=dtype), []
+    x, (h,), p = validate.sequence_inputs(SPEC, x, (h0,), params)
+    out, steps = np.empty((*x.shape[:2], p["weight_hh"].shape[1]), dtype=x.dtype), []  # (T, B, H)
     for t in range(x.shape[0]):
         h, step = gru_step_forward(x[t], h, p)
         out[t] = h
@@ -142,11 +133,8 @@ def gru_backward(
         dx: (T, B, D); grads: dict like params (summed over time); dh0: (B, H) dL/dh0.
     """
     steps = cache.steps
-    T, (B, H) = len(steps), steps[0].n.shape
-    dtype = steps[0].n.dtype
-    dout = v.as_float("dout", dout, dtype)
-    v.check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": B, "H": H})
-    dh_next = v.optional_grad("dh_T", dh_T, (B, H), "B,H", dtype)
+    T, (B, H), dtype = len(steps), steps[0].n.shape, steps[0].n.dtype
+    dout, (dh_next,) = validate.sequence_grads(SPEC, dout, (dh_T,), (T, B, H), dtype)
     dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)
     grads = {key: np.zeros_like(value) for key, value in steps[0].params.items()}
     for t in reversed(range(T)):

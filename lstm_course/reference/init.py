@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
+from ..cellspec import spec
+from . import _validate as validate
 
 
 def init_params(
@@ -29,23 +30,24 @@ def init_params(
     Returns:
         weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,).
     """
-    gates = v.check_cell(cell)
-    D, H = v.positive_int("input_size", input_size), v.positive_int("hidden_size", hidden_size)
+    cell_spec = spec(cell)
+    D, H = validate.positive_int("input_size", input_size), validate.positive_int("hidden_size", hidden_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     if np.dtype(dtype).kind != "f":
         raise TypeError(f"dtype must be a float dtype, got {np.dtype(dtype)}")
     k = 1.0 / np.sqrt(H)
-    GH = gates * H
+    GH = cell_spec.num_gates * H
     shapes = {"weight_ih": (GH, D), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
     params: dict[str, np.ndarray] = {
         name: rng.uniform(-k, k, size=shape).astype(dtype) for name, shape in shapes.items()
     }
     if forget_bias is not None:
-        if cell != "lstm":
+        if "f" not in cell_spec.gates:
             raise ValueError(f"forget_bias applies to the LSTM only, got cell={cell!r}")
-        params["bias_ih"][H : 2 * H] = forget_bias  # gate order i, f, g, o: f is the second block
-        params["bias_hh"][H : 2 * H] = 0.0
+        forget = slice(cell_spec.gates.index("f") * H, (cell_spec.gates.index("f") + 1) * H)  # i, f, g, o
+        params["bias_ih"][forget] = forget_bias
+        params["bias_hh"][forget] = 0.0
     return params
 
 
@@ -66,7 +68,7 @@ def init_multilayer_params(
     ``bidirectional``, the same with the suffix ``_reverse``. Layer 0 has weight_ih (G*H, D); later layers
     take the previous layer's output, so weight_ih (G*H, H) or (G*H, 2H) when bidirectional.
     """
-    num_layers = v.positive_int("num_layers", num_layers)
+    num_layers = validate.positive_int("num_layers", num_layers)
     directions = 2 if bidirectional else 1
     params: dict[str, np.ndarray] = {}
     for layer in range(num_layers):

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _validate as v
+from . import _validate as validate
 from .activations import log_softmax
 
 
@@ -40,13 +40,14 @@ def dense_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> tuple[
     Returns:
         out: (N, M) (or (..., M)) and the cache for :func:`dense_backward`.
     """
-    x, weight, bias = v.as_array("x", x), v.as_array("weight", weight), v.as_array("bias", bias)
+    x, weight = validate.as_array("x", x), validate.as_array("weight", weight)
+    bias = validate.as_array("bias", bias)
     sizes: dict[str, int] = {}
-    v.check_shape("weight", weight, ("M", "D"), sizes)
-    v.check_shape("bias", bias, ("M",), sizes)
+    validate.check_shape("weight", weight, ("M", "D"), sizes)
+    validate.check_shape("bias", bias, ("M",), sizes)
     if x.ndim < 1 or x.shape[-1] != sizes["D"]:
         raise ValueError(f"x must have shape (N, D) or (..., D) with D = {sizes['D']}, got shape {x.shape}")
-    dtype = v.float_dtype(x, weight, bias)
+    dtype = validate.float_dtype(x, weight, bias)
     x, weight, bias = (a.astype(dtype, copy=False) for a in (x, weight, bias))
     return x @ weight.T + bias, DenseCache(x, weight)
 
@@ -58,7 +59,7 @@ def dense_backward(dout: np.ndarray, cache: DenseCache) -> tuple[np.ndarray, np.
         dx (like x), dweight (M, D), dbias (M,).
     """
     x, weight = cache
-    dout = v.as_float("dout", dout, x.dtype)
+    dout = validate.as_float("dout", dout, x.dtype)
     M, D = weight.shape
     if dout.shape != (*x.shape[:-1], M):
         raise ValueError(f"dout must have shape (..., M) = {(*x.shape[:-1], M)}, got shape {dout.shape}")
@@ -88,8 +89,8 @@ def embedding_forward(indices: np.ndarray, weight: np.ndarray) -> tuple[np.ndarr
     Returns:
         out: (..., E) and the cache for :func:`embedding_backward`.
     """
-    weight = v.as_float("weight", weight)
-    v.check_shape("weight", weight, ("V", "E"), {})
+    weight = validate.as_float("weight", weight)
+    validate.check_shape("weight", weight, ("V", "E"), {})
     indices = _indices("indices", indices, weight.shape[0])
     return weight[indices], EmbeddingCache(indices, weight.shape[0], weight.dtype)
 
@@ -97,7 +98,7 @@ def embedding_forward(indices: np.ndarray, weight: np.ndarray) -> tuple[np.ndarr
 def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> np.ndarray:
     """Backward of out = W[indices]: dW[k] = sum of dout (..., E) where indices == k. Returns dW (V, E)."""
     indices, vocab, dtype = cache
-    dout = v.as_float("dout", dout, dtype)
+    dout = validate.as_float("dout", dout, dtype)
     if dout.shape[:-1] != indices.shape or dout.ndim != indices.ndim + 1:
         raise ValueError(f"dout must have shape (..., E) with ... = {indices.shape}, got shape {dout.shape}")
     dweight = np.zeros((vocab, dout.shape[-1]), dtype=dtype)
@@ -107,8 +108,8 @@ def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> np.ndarray:
 
 def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """L = mean((pred - target)^2) over all entries; returns (L, dL/dpred). pred, target: the same shape."""
-    pred = v.as_float("pred", pred)
-    target = v.as_float("target", target, pred.dtype)
+    pred = validate.as_float("pred", pred)
+    target = validate.as_float("target", target, pred.dtype)
     if pred.shape != target.shape:
         raise ValueError(f"target must have the shape of pred {pred.shape}, got shape {target.shape}")
     diff = pred - target
@@ -127,8 +128,8 @@ def cross_entropy_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[float, 
     Returns:
         loss: a float; dlogits: (N, C) = (softmax(logits) - onehot(targets)) / N.
     """
-    logits = v.as_float("logits", logits)
-    v.check_shape("logits", logits, ("N", "C"), {})
+    logits = validate.as_float("logits", logits)
+    validate.check_shape("logits", logits, ("N", "C"), {})
     N, C = logits.shape
     targets = _indices("targets", targets, C)
     if targets.shape != (N,):

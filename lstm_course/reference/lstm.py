@@ -9,20 +9,21 @@ bias_hh (4H,).
     c_t = f_t * c_{t-1} + i_t * g_t
     h_t = o_t * tanh(c_t)
 
-The step functions say this line by line. The sequence functions compute the same numbers faster: one
-matrix product for the input projection of all steps, one 4H-wide recurrent product per step, every buffer
-allocated once before the loop, and the weight gradients gathered by one product after the loop. The tests
-check that they equal a loop over the steps.
+The step functions say this line by line, and the sequence functions loop over them, as the book shows.
+``lstm_vectorised.py`` computes the same numbers faster for the benchmark; the tests check that they agree.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _validate as v
-from .activations import sigmoid, sigmoid_
+from ..cellspec import SPECS
+from . import _validate as validate
+from .activations import sigmoid
+
+SPEC = SPECS["lstm"]  # gates i, f, g, o; states h, c
 
 
 class LSTMStepCache(NamedTuple):
@@ -40,13 +41,27 @@ class LSTMStepCache(NamedTuple):
 
 
 class LSTMCache(NamedTuple):
-    """What :func:`lstm_backward` needs from a sequence."""
+    """What :func:`lstm_backward` needs from a sequence: one step cache per time step."""
 
-    x: np.ndarray  # (T, B, D) inputs
-    h: np.ndarray  # (T + 1, B, H) h_0 .. h_T
-    c: np.ndarray  # (T + 1, B, H) c_0 .. c_T
-    gates: np.ndarray  # (T, B, 4H) activated gates [i, f, g, o] per step
-    params: dict[str, np.ndarray]
+    steps: list[LSTMStepCache]  # T caches, in time order
+
+    @property
+    def gates(self) -> np.ndarray:
+        """(T, B, 4H) the activated gates [i, f, g, o] of every step, stacked (for plots)."""
+        return np.stack([np.concatenate([step.i, step.f, step.g, step.o], axis=1) for step in self.steps])
+
+    @property
+    def h(self) -> np.ndarray:
+        """(T + 1, B, H) the hidden states h_0 .. h_T, stacked (for plots)."""
+        last = self.steps[-1]
+        return np.stack([step.h_prev for step in self.steps] + [last.o * last.tanh_c])  # h = o * tanh(c)
+
+    @property
+    def c(self) -> np.ndarray:
+        """(T + 1, B, H) the cell states c_0 .. c_T, stacked (for plots)."""
+        last = self.steps[-1]
+        c_T = last.f * last.c_prev + last.i * last.g  # c = f * c_prev + i * g
+        return np.stack([step.c_prev for step in self.steps] + [c_T])
 
 
 def lstm_step_forward(
@@ -66,14 +81,8 @@ def lstm_step_forward(
     Returns:
         h: (B, H), c: (B, H), and the cache for :func:`lstm_step_backward`.
     """
-    p, sizes = v.cell_params(params, 4)
-    x_t = v.as_array("x_t", x_t)
-    v.check_shape("x_t", x_t, ("B", "D"), sizes)
-    dtype = v.float_dtype(x_t, *p.values())
-    B, H = x_t.shape[0], sizes["H"]
-    h_prev, c_prev = v.state("h_prev", h_prev, B, H, dtype), v.state("c_prev", c_prev, B, H, dtype)
-    x_t, p = x_t.astype(dtype, copy=False), v.cast_params(p, dtype)
-
+    x_t, (h_prev, c_prev), p = validate.step_inputs(SPEC, x_t, (h_prev, c_prev), params)
+    H = h_prev.shape[1]
     a = x_t @ p["weight_ih"].T + p["bias_ih"] + h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 4H)
     i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H]), sigmoid(a[:, 3 * H :])
     g = np.tanh(a[:, 2 * H : 3 * H])
@@ -92,18 +101,14 @@ def lstm_step_backward(
         dx_t (B, D), dh_prev (B, H), dc_prev (B, H), and grads: a dict with the keys and shapes of params.
     """
     x, h_prev, c_prev, i, f, g, o, tanh_c, p = cache
-    B, H = i.shape
-    dh = v.as_float("dh", dh, i.dtype)
-    v.check_shape("dh", dh, ("B", "H"), {"B": B, "H": H})
-    dc = v.as_float("dc", dc, i.dtype)
-    v.check_shape("dc", dc, ("B", "H"), {"B": B, "H": H})
-
+    dh, dc = validate.state_grads({"dh": dh, "dc": dc}, like=i)
     do = dh * tanh_c  # h = o * tanh(c)
     dc = dc + dh * o * (1 - tanh_c**2)  # h = o * tanh(c)
     df = dc * c_prev  # c = f * c_prev + i * g
     di = dc * g  # c = f * c_prev + i * g
     dg = dc * i  # c = f * c_prev + i * g
     dc_prev = dc * f  # c = f * c_prev + i * g
+    # (B, 4H) dL/da, the four gates' blocks side by side as in a
     da = np.concatenate(
         [
             di * i * (1 - i),  # i = sigma(a_i)
@@ -112,7 +117,7 @@ def lstm_step_backward(
             do * o * (1 - o),  # o = sigma(a_o)
         ],
         axis=1,
-    )  # (B, 4H)
+    )
     grads = {
         "weight_ih": da.T @ x,  # a = x W_ih^T + ...
         "weight_hh": da.T @ h_prev,  # a = ... + h_prev W_hh^T
@@ -127,7 +132,7 @@ def lstm_step_backward(
 def lstm_forward(
     x: np.ndarray, params: dict, h0: np.ndarray | None = None, c0: np.ndarray | None = None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache]:
-    """Run the LSTM over a sequence: the step of :func:`lstm_step_forward` for t = 1..T, vectorised.
+    """Run the LSTM over a sequence: :func:`lstm_step_forward` for t = 1..T.
 
     Args:
         x: (T, B, D) the inputs, time-major.
@@ -135,60 +140,22 @@ def lstm_forward(
         h0, c0: (B, H) the initial states; None means zeros.
 
     Returns:
-        out: (T, B, H) the hidden states h_1..h_T, a read-only view into the cache (writing to it would
-        corrupt the backward pass; copy it first);
-        (h_T, c_T): (B, H) each, the final states; the cache for :func:`lstm_backward`.
+        out: (T, B, H) every hidden state h_1..h_T; (h_T, c_T): (B, H) each, the final states;
+        and the cache for :func:`lstm_backward`.
     """
-    p, sizes = v.cell_params(params, 4)
-    x = v.sequence("x", x, sizes)
-    dtype = v.float_dtype(x, *p.values())
-    (T, B, _), H = x.shape, sizes["H"]
-    x, p = x.astype(dtype, copy=False), v.cast_params(p, dtype)
-    W_ih, W_hh = p["weight_ih"], p["weight_hh"]
-
-    # Feature-major inside the loop: each step's arrays are (features, B), so every gate is a block of whole
-    # rows and every elementwise operation runs over contiguous memory (column slices of (B, 4H) are slower).
-    h = np.empty((T + 1, B, H), dtype)  # h_0..h_T batch-major: it is the output, and dW_hh reads it so
-    c = np.empty((T + 1, H, B), dtype)  # c_0..c_T feature-major
-    h[0], c[0] = v.state("h0", h0, B, H, dtype), v.state("c0", c0, B, H, dtype).T
-    h_t, tanh_c, ig = np.empty((H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype)
-    rec = np.empty((4 * H, B), dtype)
-    gates = np.matmul(W_ih, x.transpose(0, 2, 1))  # (T, 4H, B): W_ih x_t for every step at once
-    gates += (p["bias_ih"] + p["bias_hh"])[:, None]  # ... + b_ih + b_hh
-    for t in range(T):
-        a = gates[t]  # (4H, B), activated in place: afterwards it holds [i, f, g, o]
-        a += np.matmul(W_hh, h[t].T, out=rec)  # a_t = ... + W_hh h_{t-1}
-        sigmoid_(a[: 2 * H])  # i, f
-        np.tanh(a[2 * H : 3 * H], out=a[2 * H : 3 * H])  # g
-        sigmoid_(a[3 * H :])  # o
-        i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-        np.multiply(f, c[t], out=c[t + 1])  # c_t = f * c_{t-1} ...
-        c[t + 1] += np.multiply(i, g, out=ig)  # ... + i * g
-        np.tanh(c[t + 1], out=tanh_c)
-        np.multiply(o, tanh_c, out=h_t)  # h_t = o * tanh(c_t)
-        h[t + 1] = h_t.T
-
-    # the cache holds (T, B, .) views of the feature-major arrays; lstm_backward transposes them back
-    cache = LSTMCache(x, h, c.transpose(0, 2, 1), gates.transpose(0, 2, 1), p)
-    out = h[1:]
-    out.flags.writeable = False  # a view of the cache: an in-place edit would silently corrupt lstm_backward
-    return out, (h[T].copy(), c[T].T.copy()), cache
-
-
-def _check_sequence_grads(dout: Any, dh_T: Any, dc_T: Any, cache: LSTMCache) -> tuple[np.ndarray, ...]:
-    (T, B, _), H = cache.gates.shape, cache.h.shape[2]
-    dtype = cache.h.dtype
-    dout = v.as_float("dout", dout, dtype)
-    v.check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": B, "H": H})
-    dh = v.optional_grad("dh_T", dh_T, (B, H), "B,H", dtype).copy()
-    dc = v.optional_grad("dc_T", dc_T, (B, H), "B,H", dtype).copy()
-    return dout, dh, dc
+    x, (h, c), p = validate.sequence_inputs(SPEC, x, (h0, c0), params)
+    out, steps = np.empty((*x.shape[:2], h.shape[1]), dtype=x.dtype), []  # (T, B, H)
+    for t in range(x.shape[0]):
+        h, c, step = lstm_step_forward(x[t], h, c, p)
+        out[t] = h
+        steps.append(step)
+    return out, (h, c), LSTMCache(steps)
 
 
 def lstm_backward(
     dout: np.ndarray, cache: LSTMCache, dh_T: np.ndarray | None = None, dc_T: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict, tuple[np.ndarray, np.ndarray]]:
-    """Backpropagation through time for :func:`lstm_forward`: :func:`lstm_step_backward` over t, vectorised.
+    """Backpropagation through time for :func:`lstm_forward`: :func:`lstm_step_backward` for t = T..1.
 
     Args:
         dout: (T, B, H) dL/d out_t for every step.
@@ -198,44 +165,14 @@ def lstm_backward(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); (dh0, dc0): (B, H) each.
     """
-    x, h, c, gates, p = cache
-    (T, B, D), H = x.shape, h.shape[2]
-    dout, dh, dc = _check_sequence_grads(dout, dh_T, dc_T, cache)
-    # feature-major, as in lstm_forward: views of the cache, copies of the incoming gradients
-    gates_f, c_f = gates.transpose(0, 2, 1), c.transpose(0, 2, 1)  # (T, 4H, B), (T + 1, H, B)
-    dh, dc = np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)  # (H, B) dL/dh_t, dL/dc_t
-    da = np.empty((4 * H, T, B), h.dtype)  # dL/da_t for every step: da[:, t] = da_t; (4H, T*B) after the loop
-    da_t, tmp2 = np.empty((4 * H, B), h.dtype), np.empty((2 * H, B), h.dtype)
-    tanh_c, tmp = np.empty((H, B), h.dtype), np.empty((H, B), h.dtype)
-    di, df, dg, do = da_t[:H], da_t[H : 2 * H], da_t[2 * H : 3 * H], da_t[3 * H :]
+    steps = cache.steps
+    T, (B, H), dtype = len(steps), steps[0].i.shape, steps[0].i.dtype
+    dout, (dh_next, dc_next) = validate.sequence_grads(SPEC, dout, (dh_T, dc_T), (T, B, H), dtype)
+    dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)
+    grads = {key: np.zeros_like(value) for key, value in steps[0].params.items()}
     for t in reversed(range(T)):
-        a = gates_f[t]  # (4H, B) the activated gates [i, f, g, o]
-        i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-        np.tanh(c_f[t + 1], out=tanh_c)  # recomputed: cheaper than keeping (T, H, B) more memory
-        dh += dout[t].T  # h_t feeds out_t and step t + 1
-        np.multiply(dh, tanh_c, out=do)  # h = o * tanh(c)
-        dh *= o  # dh now holds dh * o (it is overwritten below anyway)
-        dh *= np.subtract(1, np.multiply(tanh_c, tanh_c, out=tmp), out=tmp)
-        dc += dh  # h = o * tanh(c): dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(dc, c_f[t], out=df)  # c = f * c_prev + i * g
-        np.multiply(dc, g, out=di)
-        np.multiply(dc, i, out=dg)
-        dc *= f  # dc_prev
-        da_t[: 2 * H] *= np.multiply(
-            np.subtract(1, a[: 2 * H], out=tmp2), a[: 2 * H], out=tmp2
-        )  # i, f = sigma
-        dg *= np.subtract(1, np.multiply(g, g, out=tmp), out=tmp)  # g = tanh(a_g)
-        do *= np.multiply(np.subtract(1, o, out=tmp), o, out=tmp)  # o = sigma(a_o)
-        np.matmul(p["weight_hh"].T, da_t, out=dh)  # a = ... + W_hh h_prev
-        da[:, t] = da_t
-
-    da_flat = da.reshape(4 * H, T * B)  # the columns are every (t, b) pair
-    dx = (da_flat.T @ p["weight_ih"]).reshape(T, B, D)  # a = W_ih x + ...
-    db = da_flat.sum(axis=1)  # a = ... + b_ih + b_hh
-    grads = {
-        "weight_ih": da_flat @ x.reshape(T * B, D),  # a = W_ih x + ...
-        "weight_hh": da_flat @ h[:T].reshape(T * B, H),  # a = ... + W_hh h_prev
-        "bias_ih": db,
-        "bias_hh": db.copy(),
-    }
-    return dx, grads, (dh.T.copy(), dc.T.copy())
+        dh = dout[t] + dh_next  # h_t feeds out_t and h_{t+1}; c_t feeds only c_{t+1}
+        dx[t], dh_next, dc_next, step_grads = lstm_step_backward(dh, dc_next, steps[t])
+        for key in grads:
+            grads[key] += step_grads[key]  # the same weights are used at every step
+    return dx, grads, (dh_next, dc_next)

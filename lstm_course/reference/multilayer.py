@@ -8,19 +8,14 @@ States are stacked as torch does: index l*K + k for layer l, direction k (0 forw
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _validate as v
+from ..cellspec import SPECS
+from . import _validate as validate
+from . import cells
 from .convert import layer_params
-from .gru import gru_backward, gru_forward
-from .lstm import lstm_backward, lstm_forward
-from .rnn import rnn_backward, rnn_forward
-
-_FORWARD: dict[str, Callable[..., Any]] = {"rnn": rnn_forward, "gru": gru_forward}  # the LSTM has c too
-_BACKWARD: dict[str, Callable[..., Any]] = {"rnn": rnn_backward, "gru": gru_backward}
 
 
 class MultilayerCache(NamedTuple):
@@ -34,7 +29,7 @@ class MultilayerCache(NamedTuple):
 
 def _expected_keys(num_layers: int, directions: int) -> set[str]:
     suffixes = [f"_l{layer}{rev}" for layer in range(num_layers) for rev in ("", "_reverse")[:directions]]
-    return {name + s for name in v.PARAM_NAMES for s in suffixes}
+    return {name + suffix for name in validate.PARAM_NAMES for suffix in suffixes}
 
 
 def _check_params(params: Any, gates: int, num_layers: int, directions: int) -> int:
@@ -56,17 +51,17 @@ def _check_params(params: Any, gates: int, num_layers: int, directions: int) -> 
             f"params is missing {', '.join(map(repr, missing))} for num_layers={num_layers}, "
             f"bidirectional={directions == 2}"
         )
-    _, first = v.cell_params(layer_params(params, 0), gates, "params[..._l0]")
+    _, first = validate.cell_params(layer_params(params, 0), gates, "params[..._l0]")
     H = first["H"]
     for layer in range(num_layers):
         for reverse in (False, True)[:directions]:
             name = f"params[..._l{layer}{'_reverse' if reverse else ''}]"
-            _, s = v.cell_params(layer_params(params, layer, reverse), gates, name)
+            _, sizes = validate.cell_params(layer_params(params, layer, reverse), gates, name)
             D = first["D"] if layer == 0 else directions * H  # layers above 0 read the K*H-wide output
-            if (s["H"], s["D"]) != (H, D):
+            if (sizes["H"], sizes["D"]) != (H, D):
                 raise ValueError(
                     f"{name}: weight_ih must have shape ({gates}H, {D}) and weight_hh ({gates}H, H) "
-                    f"with H = {H}, got H = {s['H']}, input size {s['D']}"
+                    f"with H = {H}, got H = {sizes['H']}, input size {sizes['D']}"
                 )
     return H
 
@@ -74,9 +69,22 @@ def _check_params(params: Any, gates: int, num_layers: int, directions: int) -> 
 def _initial(name: str, value: Any, shape: tuple[int, int, int]) -> Any:
     if value is None:
         return [None] * shape[0]
-    array = v.as_array(name, value)
-    v.check_shape(name, array, ("L*K", "B", "H"), dict(zip(("L*K", "B", "H"), shape, strict=True)))
+    array = validate.as_array(name, value)
+    validate.check_shape(name, array, ("L*K", "B", "H"), dict(zip(("L*K", "B", "H"), shape, strict=True)))
     return array
+
+
+def _refuse_foreign_states(cell: str, given: dict[str, Any], label: str) -> None:
+    """ValueError when a state the cell does not carry is given (c0 for a GRU), spelt as ``label``."""
+    for state, value in given.items():
+        if value is not None and state not in SPECS[cell].states:
+            owners = "/".join(name.upper() for name, spec in SPECS.items() if state in spec.states)
+            raise ValueError(f"{label.format(state)} is for the {owners} only, got cell={cell!r}")
+
+
+def _torch_states(stacked: tuple[np.ndarray, ...]) -> Any:
+    """As torch returns states: one bare (h_n), several as a tuple ((h_n, c_n))."""
+    return stacked if len(stacked) > 1 else stacked[0]
 
 
 def multilayer_forward(
@@ -100,37 +108,35 @@ def multilayer_forward(
         h0: (L*K, B, H) initial hidden states (None: zeros). c0: the same for the LSTM's cells.
 
     Returns:
-        out: (T, B, K*H) the last layer's outputs (it may share memory with the cache and be read-only, as
-        :func:`lstm_forward`'s is: copy it before editing); h_n: (L*K, B, H) the final states, for the LSTM
-        (h_n, c_n); and the cache for :func:`multilayer_backward`.
+        out: (T, B, K*H) the last layer's outputs; h_n: (L*K, B, H) the final states, for the LSTM
+        (h_n, c_n); and the cache for :func:`multilayer_backward`. The cache shares no memory with them.
     """
-    gates = v.check_cell(cell)
-    num_layers = v.positive_int("num_layers", num_layers)
-    if c0 is not None and cell != "lstm":
-        raise ValueError(f"c0 is for the LSTM only, got cell={cell!r}")
+    spec = cells.lookup(cell).spec
+    num_layers = validate.positive_int("num_layers", num_layers)
+    given = {"h": h0, "c": c0}
+    _refuse_foreign_states(cell, given, "{}0")
     K = 2 if bidirectional else 1
-    H = _check_params(params, gates, num_layers, K)
-    x = v.sequence("x", x, {})
-    hs = _initial("h0", h0, (num_layers * K, x.shape[1], H))
-    cs = _initial("c0", c0, (num_layers * K, x.shape[1], H))
-    layer_in, caches, h_n, c_n = x, [], [], []
+    H = _check_params(params, spec.num_gates, num_layers, K)
+    x = validate.sequence("x", x, {})
+    shape = (num_layers * K, x.shape[1], H)  # (L*K, B, H)
+    states = spec.states  # ("h",) or ("h", "c")
+    initial = {state: _initial(f"{state}0", given[state], shape) for state in states}
+    layer_in, caches, final = x, [], {state: [] for state in states}
     for layer in range(num_layers):
         outs, layer_caches = [], []
         for k in range(K):
             p, index = layer_params(params, layer, reverse=k == 1), layer * K + k
             seq = layer_in if k == 0 else layer_in[::-1]  # the reverse direction reads x_T .. x_1
-            if cell == "lstm":
-                out, (h, c), cache = lstm_forward(seq, p, hs[index], cs[index])
-                c_n.append(c)
-            else:
-                out, h, cache = _FORWARD[cell](seq, p, hs[index])
+            start = tuple(initial[state][index] for state in states)
+            out, ends, cache = cells.sequence_forward(cell, seq, p, start)
             outs.append(out if k == 0 else out[::-1])  # flip back: out[t] belongs to x_t
-            h_n.append(h)
+            for state, end in zip(states, ends, strict=True):
+                final[state].append(end)
             layer_caches.append(cache)
         caches.append(layer_caches)
         layer_in = outs[0] if K == 1 else np.concatenate(outs, axis=2)  # (T, B, K*H)
-    state: Any = np.stack(h_n) if cell != "lstm" else (np.stack(h_n), np.stack(c_n))
-    return layer_in, state, MultilayerCache(cell, K, (x.shape[0], x.shape[1], H), caches)
+    stacked = tuple(np.stack(final[state]) for state in states)
+    return layer_in, _torch_states(stacked), MultilayerCache(cell, K, (x.shape[0], x.shape[1], H), caches)
 
 
 def multilayer_backward(
@@ -148,29 +154,28 @@ def multilayer_backward(
         dx: (T, B, D); grads: a flat dict with params' keys; dh0: (L*K, B, H), for the LSTM (dh0, dc0).
     """
     cell, K, (T, B, H), caches = cache
-    L = len(caches)
-    if dc_n is not None and cell != "lstm":
-        raise ValueError(f"dc_n is for the LSTM only, got cell={cell!r}")
-    dout = v.as_array("dout", dout)
-    v.check_shape("dout", dout, ("T", "B", "K*H"), {"T": T, "B": B, "K*H": K * H})
-    dhs, dcs = _initial("dh_n", dh_n, (L * K, B, H)), _initial("dc_n", dc_n, (L * K, B, H))
+    states, L = SPECS[cell].states, len(caches)
+    given = {"h": dh_n, "c": dc_n}
+    _refuse_foreign_states(cell, given, "d{}_n")
+    dout = validate.as_array("dout", dout)
+    validate.check_shape("dout", dout, ("T", "B", "K*H"), {"T": T, "B": B, "K*H": K * H})
+    dfinal = {state: _initial(f"d{state}_n", given[state], (L * K, B, H)) for state in states}
     grads: dict[str, np.ndarray] = {}
-    dh0: list[Any] = [None] * (L * K)  # filled per layer and direction
-    dc0: list[Any] = [None] * (L * K)
+    dinitial: dict[str, list[Any]] = {state: [None] * (L * K) for state in states}  # filled as the loop goes
     for layer in reversed(range(L)):
         dlayer_in: Any = None
         for k in range(K):
             index, suffix = layer * K + k, f"_l{layer}" + ("_reverse" if k == 1 else "")
-            d = dout[:, :, k * H : (k + 1) * H]  # this direction's share of the output
+            dout_k = dout[:, :, k * H : (k + 1) * H]  # this direction's share of the output
             if k == 1:
-                d = d[::-1]  # the reverse direction saw time backwards
-            if cell == "lstm":
-                dx, g, (dh0[index], dc0[index]) = lstm_backward(d, caches[layer][k], dhs[index], dcs[index])
-            else:
-                dx, g, dh0[index] = _BACKWARD[cell](d, caches[layer][k], dhs[index])
+                dout_k = dout_k[::-1]  # the reverse direction saw time backwards
+            dend = tuple(dfinal[state][index] for state in states)
+            dx, layer_grads, dstart = cells.sequence_backward(cell, dout_k, caches[layer][k], dend)
+            for state, value in zip(states, dstart, strict=True):
+                dinitial[state][index] = value
             dx = dx if k == 0 else dx[::-1]
             dlayer_in = dx if dlayer_in is None else dlayer_in + dx  # both directions read the same input
-            grads.update({name + suffix: value for name, value in g.items()})
+            grads.update({name + suffix: value for name, value in layer_grads.items()})
         dout = dlayer_in  # the gradient of this layer's input is the gradient of the layer below's output
-    dstate: Any = np.stack(dh0) if cell != "lstm" else (np.stack(dh0), np.stack(dc0))
-    return np.ascontiguousarray(dout), grads, dstate
+    stacked = tuple(np.stack(dinitial[state]) for state in states)
+    return np.ascontiguousarray(dout), grads, _torch_states(stacked)

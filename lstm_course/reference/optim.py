@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import _validate as v
+from . import _validate as validate
 
 
 def _check_params(params: Mapping[str, np.ndarray], name: str = "params") -> dict[str, np.ndarray]:
@@ -29,7 +29,7 @@ def _check_grads(params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray])
     for key, value in params.items():
         if key not in grads:
             raise KeyError(f"grads is missing {key!r}; it needs the keys of params")
-        g = v.as_float(f"grads[{key!r}]", grads[key], value.dtype)
+        g = validate.as_float(f"grads[{key!r}]", grads[key], value.dtype)
         if g.shape != value.shape:
             raise ValueError(
                 f"grads[{key!r}] must have the shape of params[{key!r}] {value.shape}, got {g.shape}"

@@ -8,11 +8,14 @@ Letters: T time steps, B batch, D input features, H hidden units. Parameters use
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _validate as v
+from ..cellspec import SPECS
+from . import _validate as validate
+
+SPEC = SPECS["rnn"]  # one gate, one state h
 
 
 class RNNStepCache(NamedTuple):
@@ -30,15 +33,6 @@ class RNNCache(NamedTuple):
     steps: list[RNNStepCache]  # T caches, in time order
 
 
-def _step_inputs(x_t: Any, h_prev: Any, params: Any) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    params, sizes = v.cell_params(params, 1)
-    x_t = v.as_array("x_t", x_t)
-    v.check_shape("x_t", x_t, ("B", "D"), sizes)
-    dtype = v.float_dtype(x_t, *params.values())
-    h_prev = v.state("h_prev", h_prev, x_t.shape[0], sizes["H"], dtype)
-    return x_t.astype(dtype, copy=False), h_prev, v.cast_params(params, dtype)
-
-
 def rnn_step_forward(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> tuple[np.ndarray, RNNStepCache]:
     """One RNN step: h = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh).
 
@@ -50,10 +44,11 @@ def rnn_step_forward(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> tuple
     Returns:
         h: (B, H) the new hidden state, and the cache for :func:`rnn_step_backward`.
     """
-    x_t, h_prev, p = _step_inputs(x_t, h_prev, params)
+    x_t, (h_prev,), p = validate.step_inputs(SPEC, x_t, (h_prev,), params)
     a = x_t @ p["weight_ih"].T + p["bias_ih"] + h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, H)
     h = np.tanh(a)
-    return h, RNNStepCache(x_t, h_prev, h, p)
+    # the cache keeps its own h: an in-place edit of the returned one cannot change the backward
+    return h.copy(), RNNStepCache(x_t, h_prev, h, p)
 
 
 def rnn_step_backward(dh: np.ndarray, cache: RNNStepCache) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -63,8 +58,7 @@ def rnn_step_backward(dh: np.ndarray, cache: RNNStepCache) -> tuple[np.ndarray, 
         dx_t (B, D), dh_prev (B, H), and grads: a dict with the same keys and shapes as params.
     """
     x, h_prev, h, p = cache
-    dh = v.as_float("dh", dh, h.dtype)
-    v.check_shape("dh", dh, ("B", "H"), {"B": h.shape[0], "H": h.shape[1]})
+    (dh,) = validate.state_grads({"dh": dh}, like=h)
     da = dh * (1 - h * h)  # h = tanh(a)
     grads = {
         "weight_ih": da.T @ x,  # a = x W_ih^T + ...
@@ -91,12 +85,8 @@ def rnn_forward(
         out: (T, B, H) every hidden state h_1..h_T; h_T: (B, H) the last one;
         and the cache for :func:`rnn_backward`.
     """
-    p, sizes = v.cell_params(params, 1)
-    x = v.sequence("x", x, sizes)
-    dtype = v.float_dtype(x, *p.values())
-    h = v.state("h0", h0, x.shape[1], sizes["H"], dtype)
-    x, p = x.astype(dtype, copy=False), v.cast_params(p, dtype)
-    out, steps = np.empty((*x.shape[:2], sizes["H"]), dtype=dtype), []
+    x, (h,), p = validate.sequence_inputs(SPEC, x, (h0,), params)
+    out, steps = np.empty((*x.shape[:2], p["weight_hh"].shape[1]), dtype=x.dtype), []  # (T, B, H)
     for t in range(x.shape[0]):
         h, step = rnn_step_forward(x[t], h, p)
         out[t] = h
@@ -118,11 +108,8 @@ def rnn_backward(
         dx: (T, B, D); grads: dict like params (summed over time); dh0: (B, H) dL/dh0.
     """
     steps = cache.steps
-    T, (B, H) = len(steps), steps[0].h.shape
-    dtype = steps[0].h.dtype
-    dout = v.as_float("dout", dout, dtype)
-    v.check_shape("dout", dout, ("T", "B", "H"), {"T": T, "B": B, "H": H})
-    dh_next = v.optional_grad("dh_T", dh_T, (B, H), "B,H", dtype)
+    T, (B, H), dtype = len(steps), steps[0].h.shape, steps[0].h.dtype
+    dout, (dh_next,) = validate.sequence_grads(SPEC, dout, (dh_T,), (T, B, H), dtype)
     dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)
     grads = {key: np.zeros_like(value) for key, value in steps[0].params.items()}
     for t in reversed(range(T)):

@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 
 from lstm_course import reference as ref
+from lstm_course.cellspec import SPECS
+from lstm_course.reference import cells
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = tuple(cells.CELLS)
 T, B, D, H = 3, 2, 2, 3
+
+
+def _as_list(cell, states):
+    """Final states as torch returns them (h_n, or (h_n, c_n)) as a list in spec.states order."""
+    return list(states) if len(SPECS[cell].states) > 1 else [states]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -17,8 +24,8 @@ def test_multilayer_gradients(cell, num_layers, bidirectional, rng, check_gradie
     K = 2 if bidirectional else 1
     params = ref.init_multilayer_params(cell, D, H, rng, num_layers=num_layers, bidirectional=bidirectional)
     x = rng.normal(size=(T, B, D))
-    states = [rng.normal(size=(num_layers * K, B, H)) for _ in range(2 if cell == "lstm" else 1)]
-    kwargs = dict(zip(("h0", "c0"), states, strict=False))
+    states = [rng.normal(size=(num_layers * K, B, H)) for _ in SPECS[cell].states]
+    kwargs = {f"{name}0": state for name, state in zip(SPECS[cell].states, states, strict=True)}
     w_out = rng.normal(size=(T, B, K * H))
     w_final = [rng.normal(size=s.shape) for s in states]
 
@@ -26,7 +33,7 @@ def test_multilayer_gradients(cell, num_layers, bidirectional, rng, check_gradie
         out, final, cache = ref.multilayer_forward(
             cell, x, params, num_layers=num_layers, bidirectional=bidirectional, **kwargs
         )
-        return out, (list(final) if cell == "lstm" else [final]), cache
+        return out, _as_list(cell, final), cache
 
     def loss():
         out, final, _ = run()
@@ -35,7 +42,7 @@ def test_multilayer_gradients(cell, num_layers, bidirectional, rng, check_gradie
     out, final, cache = run()
     assert out.shape == (T, B, K * H) and all(f.shape == (num_layers * K, B, H) for f in final)
     dx, grads, dinit = ref.multilayer_backward(w_out, cache, *w_final)
-    dinit = list(dinit) if cell == "lstm" else [dinit]
+    dinit = _as_list(cell, dinit)
     pairs = {"x": (x, dx)} | {
         f"initial{k}": (s, d) for k, (s, d) in enumerate(zip(states, dinit, strict=True))
     }
@@ -77,9 +84,17 @@ def test_bad_input(cell, rng):
     out, _, cache = ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False)
     with pytest.raises(ValueError, match=r"dout must have shape \(T, B, K\*H\)"):
         ref.multilayer_backward(out[..., :-1], cache)
-    if cell != "lstm":
+    if "c" not in SPECS[cell].states:
         with pytest.raises(ValueError, match="c0 is for the LSTM only"):
             ref.multilayer_forward(cell, x, params, num_layers=2, bidirectional=False, c0=np.zeros((2, B, H)))
+        with pytest.raises(ValueError, match="dc_n is for the LSTM only"):
+            ref.multilayer_backward(out, cache, None, np.zeros((2, B, H)))
+
+
+def test_an_unknown_cell_is_named(rng):
+    params = ref.init_multilayer_params("gru", D, H, rng)
+    with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'peephole'"):
+        ref.multilayer_forward("peephole", rng.normal(size=(T, B, D)), params, num_layers=1, bidirectional=False)
 
 
 def test_num_layers_accepts_numpy_ints_and_refuses_bools(rng):

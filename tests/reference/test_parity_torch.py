@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from lstm_course import reference as ref
+from lstm_course.cellspec import SPECS
+from lstm_course.reference import cells
 
 torch = pytest.importorskip("torch")
 
-MODULES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+MODULES = {cell: cell.upper() for cell in cells.CELLS}  # torch.nn's class for each registered cell
 SHAPES = [(1, 1, 1, 1), (1, 3, 2, 5), (4, 1, 3, 1), (5, 3, 4, 6), (7, 2, 1, 3)]  # (T, B, D, H)
 TOL = 1e-9
 
@@ -23,12 +25,22 @@ def _rel(a, b) -> float:
     return ref.relative_error(a, b.detach().numpy() if hasattr(b, "detach") else b)
 
 
+def _torch_states(states):
+    """torch's convention: one state bare, several as a tuple."""
+    return tuple(states) if len(states) > 1 else states[0]
+
+
+def _as_list(states):
+    """The other way: torch's (or multilayer_forward's) states as a list."""
+    return list(states) if isinstance(states, tuple) else [states]
+
+
 def _torch_run(cell, module, x, states, dout, dstates):
     """torch's outputs and the gradients of sum(dout * out) + sum(dstates * final states)."""
     tx = torch.from_numpy(x).requires_grad_()
     tstates = [torch.from_numpy(s).requires_grad_() for s in states]
-    out, final = module(tx, tuple(tstates) if cell == "lstm" else tstates[0])
-    final = list(final) if cell == "lstm" else [final]
+    out, final = module(tx, _torch_states(tstates))
+    final = _as_list(final)
     loss = (out * torch.from_numpy(dout)).sum()
     loss = loss + sum((f * torch.from_numpy(d)).sum() for f, d in zip(final, dstates, strict=True))
     loss.backward()
@@ -49,17 +61,16 @@ def test_multilayer_matches_torch(cell, num_layers, bidirectional, shape):
     params = ref.params_from_state_dict(module.state_dict())
     K = 2 if bidirectional else 1
     x = rng.normal(size=(T, B, D))
-    states = [rng.normal(size=(num_layers * K, B, H)) for _ in range(2 if cell == "lstm" else 1)]
+    states = [rng.normal(size=(num_layers * K, B, H)) for _ in SPECS[cell].states]
     dout = rng.normal(size=(T, B, K * H))
     dstates = [rng.normal(size=s.shape) for s in states]
 
-    kwargs = {"h0": states[0], "c0": states[1]} if cell == "lstm" else {"h0": states[0]}
+    kwargs = {f"{name}0": state for name, state in zip(SPECS[cell].states, states, strict=True)}
     out, final, cache = ref.multilayer_forward(
         cell, x, params, num_layers=num_layers, bidirectional=bidirectional, **kwargs
     )
     dx, grads, dinit = ref.multilayer_backward(dout, cache, *dstates)
-    final = list(final) if cell == "lstm" else [final]
-    dinit = list(dinit) if cell == "lstm" else [dinit]
+    final, dinit = _as_list(final), _as_list(dinit)
 
     t_out, t_final, t_dx, t_dinit = _torch_run(cell, module, x, states, dout, dstates)
     assert _rel(out, t_out) < TOL
@@ -74,17 +85,29 @@ def test_multilayer_matches_torch(cell, num_layers, bidirectional, shape):
         assert _rel(grads[key], param.grad) < TOL, key
 
 
-@pytest.mark.parametrize("cell", list(MODULES))
-def test_single_layer_functions_match_torch(cell, rng, api):
+VECTORISED = {"lstm": (ref.lstm_forward_vectorised, ref.lstm_backward_vectorised)}  # the benchmark's
+
+
+@pytest.mark.parametrize(
+    ("cell", "implementation"),
+    [(cell, "loop") for cell in MODULES] + [(cell, "vectorised") for cell in VECTORISED],
+)
+def test_single_layer_functions_match_torch(cell, implementation, rng):
+    """The sequence functions (the book's loop over the step, and the vectorised LSTM) against torch.nn."""
     T, B, D, H = 6, 3, 4, 5
     module = getattr(torch.nn, MODULES[cell])(D, H).double()
     params = ref.layer_params(ref.params_from_state_dict(module.state_dict()), 0)
     x = rng.normal(size=(T, B, D))
-    states = [rng.normal(size=(B, H)) for _ in range(api.n_states(cell))]
+    states = [rng.normal(size=(B, H)) for _ in SPECS[cell].states]
     dout = rng.normal(size=(T, B, H))
     dstates = [rng.normal(size=(B, H)) for _ in states]
-    out, final, cache = api.seq_forward(cell, x, params, states)
-    dx, grads, dinit = api.seq_backward(cell, dout, cache, dstates)
+    if implementation == "loop":
+        out, final, cache = cells.sequence_forward(cell, x, params, states)
+        dx, grads, dinit = cells.sequence_backward(cell, dout, cache, dstates)
+    else:
+        forward, backward = VECTORISED[cell]
+        out, final, cache = forward(x, params, *states)
+        dx, grads, dinit = backward(dout, cache, *dstates)
     t_out, t_final, t_dx, t_dinit = _torch_run(
         cell, module, x, [s[None] for s in states], dout, [d[None] for d in dstates]
     )

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from lstm_course import reference as ref
+from lstm_course.cellspec import SPECS
+from lstm_course.reference import cells
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = tuple(cells.CELLS)
 T, B, D, H = 3, 2, 3, 4
 
 
@@ -68,90 +70,96 @@ def _without(params, key):
         "params-list",
     ],
 )
-def test_bad_sequence_input(cell, setup, api, change, error, match):
+def test_bad_sequence_input(cell, setup, change, error, match):
     params, x = change(*setup)
     with pytest.raises(error, match=match):
-        api.seq_forward(cell, x, params)
+        cells.sequence_forward(cell, x, params)
 
 
-def test_params_of_another_cell_are_refused(cell, rng, api):
+def test_params_of_another_cell_are_refused(cell, rng):
     other = {"rnn": "lstm", "lstm": "gru", "gru": "rnn"}[cell]
     params = ref.init_params(other, D, H, rng)
     with pytest.raises(ValueError, match=r"params\['weight_hh'\] must have shape \(\dH, H\)"):
-        api.seq_forward(cell, rng.normal(size=(T, B, D)), params)
+        cells.sequence_forward(cell, rng.normal(size=(T, B, D)), params)
 
 
-def test_bad_initial_state(cell, setup, api):
+def test_bad_initial_state(cell, setup):
     params, x = setup
-    for which, name in enumerate(["h0", "c0"][: api.n_states(cell)]):
-        states = [np.zeros((B, H)) for _ in range(api.n_states(cell))]
+    for which, name in enumerate(["h0", "c0"][: len(SPECS[cell].states)]):
+        states = [np.zeros((B, H)) for _ in range(len(SPECS[cell].states))]
         states[which] = np.zeros((B, H + 1))
         match = rf"{name} must have shape \(B, H\) with B = 2, H = 4, got shape \(2, 5\)"
         with pytest.raises(ValueError, match=match):
-            api.seq_forward(cell, x, params, states)
+            cells.sequence_forward(cell, x, params, states)
 
 
-def test_bad_step_input(cell, setup, api):
+def test_bad_step_input(cell, setup):
     params, x = setup
-    states = [np.zeros((B, H))] * api.n_states(cell)
+    states = [np.zeros((B, H))] * len(SPECS[cell].states)
     with pytest.raises(ValueError, match=r"x_t must have shape \(B, D\) with D = 3"):
-        api.step_forward(cell, x[0, :, :-1], states, params)
-    with pytest.raises(ValueError, match=r"h_prev must have shape \(B, H\)"):
-        api.step_forward(cell, x[0], [np.zeros((B + 1, H))] * api.n_states(cell), params)
-    new, cache = api.step_forward(cell, x[0], states, params)
-    with pytest.raises(ValueError, match=r"dh must have shape \(B, H\)"):
-        api.step_backward(cell, [np.zeros((B, H + 1))] * api.n_states(cell), cache)
+        cells.step_forward(cell, x[0, :, :-1], states, params)
+    new, cache = cells.step_forward(cell, x[0], states, params)
+    for which, name in enumerate(SPECS[cell].states):
+        bad = [*states[:which], np.zeros((B + 1, H)), *states[which + 1 :]]
+        with pytest.raises(ValueError, match=rf"{name}_prev must have shape \(B, H\) with B = 2, H = 4"):
+            cells.step_forward(cell, x[0], bad, params)
+        bad = [*new[:which], np.zeros((B, H + 1)), *new[which + 1 :]]
+        with pytest.raises(ValueError, match=rf"d{name} must have shape \(B, H\) with B = 2, H = 4"):
+            cells.step_backward(cell, bad, cache)
 
 
-def test_bad_backward_input(cell, setup, api):
+def test_bad_backward_input(cell, setup):
     params, x = setup
-    out, final, cache = api.seq_forward(cell, x, params)
+    out, final, cache = cells.sequence_forward(cell, x, params)
     with pytest.raises(ValueError, match=r"dout must have shape \(T, B, H\) with T = 3, B = 2, H = 4"):
-        api.seq_backward(cell, out[:-1], cache)
-    with pytest.raises(ValueError, match=r"dh_T must have shape \(B, H\)"):
-        api.seq_backward(cell, out, cache, [np.zeros((B, H - 1)), None])
+        cells.sequence_backward(cell, out[:-1], cache)
+    for which, name in enumerate(SPECS[cell].states):
+        bad = [None] * len(SPECS[cell].states)
+        bad[which] = np.zeros((B, H - 1))
+        with pytest.raises(ValueError, match=rf"d{name}_T must have shape \(B, H\) with B = 2, H = 4"):
+            cells.sequence_backward(cell, out, cache, bad)
     with pytest.raises(TypeError, match=r"dout must be a real"):
-        api.seq_backward(cell, out.astype(complex), cache)
+        cells.sequence_backward(cell, out.astype(complex), cache)
 
 
-def test_integer_input_is_treated_as_float(cell, setup, api):
+def test_integer_input_is_treated_as_float(cell, setup):
     params, _ = setup
     x_int = np.arange(T * B * D).reshape(T, B, D) % 3 - 1
-    out_int, _, _ = api.seq_forward(cell, x_int, params)
-    out_float, _, _ = api.seq_forward(cell, x_int.astype(np.float64), params)
+    out_int, _, _ = cells.sequence_forward(cell, x_int, params)
+    out_float, _, _ = cells.sequence_forward(cell, x_int.astype(np.float64), params)
     assert out_int.dtype == np.float64
     np.testing.assert_array_equal(out_int, out_float)
 
 
-def test_float32_stays_float32(cell, rng, api):
+def test_float32_stays_float32(cell, rng):
     params = ref.init_params(cell, D, H, rng, dtype=np.float32)
     x = rng.normal(size=(T, B, D)).astype(np.float32)
-    states = [np.zeros((B, H), np.float32)] * api.n_states(cell)
-    out, final, cache = api.seq_forward(cell, x, params, states)
-    dx, grads, dinit = api.seq_backward(cell, np.ones_like(out), cache, [np.ones_like(final[0])] * 2)
+    states = [np.zeros((B, H), np.float32)] * len(SPECS[cell].states)
+    out, final, cache = cells.sequence_forward(cell, x, params, states)
+    dx, grads, dinit = cells.sequence_backward(cell, np.ones_like(out), cache, [np.ones_like(s) for s in final])
     arrays = [out, *final, dx, *grads.values(), *dinit]
     assert all(a.dtype == np.float32 for a in arrays), [a.dtype for a in arrays]
-    new, step_cache = api.step_forward(cell, x[0], states, params)
-    dx_t, dprev, step_grads = api.step_backward(cell, [np.ones_like(new[0])] * 2, step_cache)
+    new, step_cache = cells.step_forward(cell, x[0], states, params)
+    dx_t, dprev, step_grads = cells.step_backward(cell, [np.ones_like(s) for s in new], step_cache)
     assert all(a.dtype == np.float32 for a in [*new, dx_t, *dprev, *step_grads.values()])
 
 
-def test_mixed_dtypes_promote(cell, rng, api):
+def test_mixed_dtypes_promote(cell, rng):
     """float32 input with float64 parameters computes in float64, as NumPy promotes."""
     params = ref.init_params(cell, D, H, rng)
-    out, _, _ = api.seq_forward(cell, rng.normal(size=(T, B, D)).astype(np.float32), params)
+    out, _, _ = cells.sequence_forward(cell, rng.normal(size=(T, B, D)).astype(np.float32), params)
     assert out.dtype == np.float64
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("scale", [1e4, -1e4])
-def test_extreme_inputs_stay_finite_without_warnings(cell, rng, api, dtype, scale):
+def test_extreme_inputs_stay_finite_without_warnings(cell, rng, dtype, scale):
     """Saturated gates: inputs of size 1e4 and weights of size 1e2 give finite states and gradients."""
     params = {k: (v * 100).astype(dtype) for k, v in ref.init_params(cell, D, H, rng).items()}
     x = (np.sign(rng.normal(size=(T, B, D))) * scale).astype(dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out, final, cache = api.seq_forward(cell, x, params)
-        dx, grads, dinit = api.seq_backward(cell, np.ones_like(out), cache)
+        out, final, cache = cells.sequence_forward(cell, x, params)
+        dx, grads, dinit = cells.sequence_backward(cell, np.ones_like(out), cache)
     for array in [out, *final, dx, *grads.values(), *dinit]:
         assert np.all(np.isfinite(array))
         assert array.dtype == dtype
