@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make book   build the HTML book (creates .venv, installs what it needs)
-#   make test   run every test (unit, parity, gradient checks, exercises, grader, browser)
-# Others: make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
+#   make test   run every test (unit, parity, gradient checks, exercises, grader, browser) and ruff
+# Others: make test-fast (unit tests only, < 1 min), make lint (ruff), make lab (chapters in Jupyter),
+# make exercises (regenerate student notebooks), make bench.
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -12,7 +13,7 @@ BOOK_FLAGS ?= -n -W --keep-going
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 
-.PHONY: book test lab exercises bench chromium clean
+.PHONY: book test test-fast lint lab exercises bench chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +47,20 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: book chromium
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+# LSTM_COURSE_REQUIRE_BOOK=1: the book was just built, so the browser tests fail instead of skipping without it.
+test: book chromium lint
+	LSTM_COURSE_REQUIRE_BOOK=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The unit tests only, selected by path and marker: not the book (tests/book: its config and the browser over the
+# built HTML), not the exercise notebooks (tests/exercises) and nothing marked slow or browser. No book build.
+# About 50 s on 2 shared cores.
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q --ignore=tests/book --ignore=tests/exercises -m "not slow and not browser" $(PYTEST_ARGS)
+
+# ruff is in the test extra, so $(STAMP) installs it.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # jupytext's server extension (enabled when jupytext is installed) serves book/*.md as notebooks; the settings
 # override makes a double-click open them as notebooks in JupyterLab 4 (else: right-click, Open With, Jupytext

@@ -15,18 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
-from lstm_course.tasks import adding_batch
+from lstm_course.tasks import ADDING_BASELINE_MSE, adding_batch
 from lstm_course.train import History, TrainConfig, fit, load_checkpoint, save_checkpoint, show_progress
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny tensors: one thread avoids OpenMP hand-offs, which on a busy machine cost 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def batches(rng):
@@ -58,8 +57,9 @@ def test_fit_is_reproducible_and_records_every_step():
 
 
 def test_fit_learns_something():
+    # a model that learns nothing can at best answer the mean, 1, and score the baseline MSE 1/6
     h = fit(small_model(), batches, mse, cfg(steps=150, lr=2e-2))
-    assert np.mean(h.loss[-20:]) < np.mean(h.loss[:20])
+    assert np.mean(h.loss[-20:]) < 0.5 * ADDING_BASELINE_MSE
 
 
 def test_clipping_records_the_norm_before_clipping_and_bounds_the_update():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -48,44 +49,52 @@ def first_below(losses: Sequence[float], threshold: float, window: int = 50) -> 
     return int(below[0] + window) if below.size else None
 
 
-def train_adding(
-    cell: str,
-    *,
-    T: int = 100,
-    hidden_size: int = 64,
-    steps: int = 3000,
-    lr: float = 3e-3,
-    batch_size: int = 64,
-    clip: float | None = 1.0,
-    forget_bias: float | None = None,
-    threshold: float = 0.01,
-    stop_at_threshold: bool = True,
-    time_limit_s: float | None = None,
-    seed: int = 0,
-    fast: bool = True,
-    device: str | None = "cpu",
-    threads: int | None = 1,
-) -> AddingRun:
-    """Train a ``cell`` ("rnn", "lstm", "gru") regressor with Adam on adding problems of length ``T``.
+@dataclass(frozen=True)
+class AddingConfig:
+    """The model and the task of one adding-problem run (how it trains is a TrainConfig)."""
 
-    Training stops after ``steps``, after ``time_limit_s`` seconds, or (``stop_at_threshold``) once the
-    mean of the last 50 losses is below ``threshold``. ``crossed`` is None if it never got there.
+    cell: str = "lstm"  # "rnn" | "lstm" | "gru"
+    T: int = 100  # sequence length: the marked numbers are about T/2 steps apart
+    hidden_size: int = 64  # H
+    batch_size: int = 64  # sequences per step
+    forget_bias: float | None = None  # set b_if + b_hf of an LSTM to this; None keeps torch's init
+    threshold: float = 0.01  # `crossed` reports the first step whose trailing mean loss is below it
+    fast: bool = True  # the hand-written BPTT of lstm_course.nn.fast
+    threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def adding_training(**changes) -> TrainConfig:
+    """How the chapters train on the adding problem, with ``changes`` to any TrainConfig field.
+
+    Adam at 3e-3, clipped at norm 1, at most 3000 steps, stopping once the mean of the last 50 losses is below
+    0.01; seed 0, on the CPU, no progress bar. ``target_loss=None`` trains for all the steps.
     """
-    torch.manual_seed(seed)
-    model = SequenceRegressor(cell, 2, hidden_size, 1, fast=fast)
-    if forget_bias is not None:
-        set_forget_bias(model, forget_bias)
-    config = TrainConfig(
-        steps=steps,
-        lr=lr,
-        clip=clip,
-        seed=seed,
-        device=device,
+    defaults = TrainConfig(
+        steps=3000,
+        lr=3e-3,
+        clip=1.0,
+        seed=0,
+        device="cpu",
         progress=False,
-        time_limit_s=time_limit_s,
-        target_loss=threshold if stop_at_threshold else None,
+        target_loss=0.01,
         target_window=50,
     )
-    with torch_threads(threads):  # tiny models: one thread is fastest
-        history = fit(model, adding_batches(batch_size, T), mse, config)
-    return AddingRun(model, history, first_below(history.loss, threshold), threshold)
+    return replace(defaults, **changes)
+
+
+def train_adding(config: AddingConfig = AddingConfig(), training: TrainConfig | None = None) -> AddingRun:
+    """Train a ``config.cell`` regressor on adding problems of length ``config.T`` with ``fit``.
+
+    ``training`` defaults to :func:`adding_training`; its seed also seeds the model's initial weights.
+    Training stops after ``training.steps``, or once the trailing mean loss is below ``training.target_loss``.
+    ``crossed`` is None if the loss never got below ``config.threshold``.
+    """
+    training = adding_training() if training is None else training
+    torch.manual_seed(training.seed)
+    model = SequenceRegressor(config.cell, 2, config.hidden_size, 1, fast=config.fast)
+    if config.forget_bias is not None:
+        set_forget_bias(model, config.forget_bias)
+    with torch_threads(config.threads):
+        history = fit(model, adding_batches(config.batch_size, config.T), mse, training)
+    crossed = first_below(history.loss, config.threshold, window=training.target_window)
+    return AddingRun(model, history, crossed, config.threshold)

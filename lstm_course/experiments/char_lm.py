@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -91,56 +91,74 @@ def generate(model: CharLM, vocab: CharVocab, prompt: str, length: int, temperat
     return vocab.decode(drawn)
 
 
+@dataclass(frozen=True)
+class CharLMConfig:
+    """The model, its data and what is measured (how it trains is a TrainConfig)."""
+
+    cell: str = "rnn"  # "rnn" | "lstm" | "gru"
+    hidden_size: int = 128  # H
+    T: int = 64  # characters per training window
+    batch_size: int = 32  # windows per step
+    val_fraction: float = 0.1  # the last part of the text, never trained on, measures the validation loss
+    val_windows: int = 64  # validation windows of T characters
+    sample_length: int = 300  # characters generated before and after training
+    temperature: float = 0.7  # of the samples: below 1 sharpens the model's distribution
+    prompt: str = "The "  # what the samples start from
+    contexts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # k of loss_by_context
+    context_samples: int = 1000  # predicted positions per k
+    fast: bool = True  # the hand-written BPTT of lstm_course.nn.fast
+    threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def char_lm_training(**changes) -> TrainConfig:
+    """How the chapter trains the character model, with ``changes`` to any TrainConfig field.
+
+    Adam at 3e-3, clipped at norm 1, 400 steps; seed 0, on the CPU, no progress bar.
+    """
+    return replace(TrainConfig(steps=400, lr=3e-3, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+
+
 def run_char_lm(
-    cell: str = "rnn",
-    hidden_size: int = 128,
-    steps: int = 400,
-    T: int = 64,
-    batch_size: int = 32,
-    lr: float = 3e-3,
-    clip: float = 1.0,
-    sample_length: int = 300,
-    temperature: float = 0.7,
-    prompt: str = "The ",
-    text: str | None = None,
-    val_fraction: float = 0.1,
-    val_windows: int = 64,
-    contexts: Sequence[int] = (1, 2, 4, 8, 16, 32, 64),
-    context_samples: int = 1000,
-    seed: int = 0,
-    device: str | None = "cpu",
-    threads: int | None = 1,
-    fast: bool = True,
+    config: CharLMConfig = CharLMConfig(), training: TrainConfig | None = None, text: str | None = None
 ) -> CharLMResult:
     """Train :class:`~lstm_course.nn.CharLM` with :func:`~lstm_course.train.fit`; sample before and after.
 
-    ``text`` defaults to :func:`~lstm_course.tasks.text.pydoc_text`. One torch thread by default (tiny model,
-    see :mod:`lstm_course.experiments.threads`).
+    ``training`` defaults to :func:`char_lm_training`; its seed also seeds the initial weights, the
+    validation windows, the samples and the context positions. ``text`` defaults to
+    :func:`~lstm_course.tasks.text.pydoc_text`.
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction!r}")
+    if not 0.0 < config.val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie in (0, 1), got {config.val_fraction!r}")
+    training = char_lm_training() if training is None else training
+    T, seed = config.T, training.seed
     text = pydoc_text() if text is None else text
     vocab = CharVocab.from_text(text)
     data = vocab.encode(text)
-    split = int(len(data) * (1.0 - val_fraction))
+    split = int(len(data) * (1.0 - config.val_fraction))
     train, val = data[:split], data[split:]
     if min(len(train), len(val)) <= T:
         raise ValueError(f"text too short for T={T}: {len(train)} train and {len(val)} validation characters")
-    with torch_threads(threads):
+
+    def sample(model: CharLM) -> str:
+        return generate(model, vocab, config.prompt, config.sample_length, config.temperature, seed)
+
+    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return char_lm_batch(train, config.batch_size, T, rng)
+
+    with torch_threads(config.threads):
         torch.manual_seed(seed)
-        model = CharLM(len(vocab), hidden_size, cell=cell, fast=fast)
-        if device is not None:
-            model.to(device)
-        x_val, y_val = char_lm_batch(val, val_windows, T, np.random.default_rng(seed + 1))
+        model = CharLM(len(vocab), config.hidden_size, cell=config.cell, fast=config.fast)
+        if training.device is not None:
+            model.to(training.device)
+        x_val, y_val = char_lm_batch(val, config.val_windows, T, np.random.default_rng(seed + 1))
         val_before = evaluate(model, x_val, y_val)
-        sample_before = generate(model, vocab, prompt, sample_length, temperature, seed)
-        config = TrainConfig(steps=steps, lr=lr, clip=clip, seed=seed, device=device, progress=False)
+        sample_before = sample(model)
         start = time.perf_counter()
-        history = fit(model, lambda rng: char_lm_batch(train, batch_size, T, rng), next_char_loss, config)
+        history = fit(model, batch, next_char_loss, training)
         seconds = time.perf_counter() - start
         return CharLMResult(
-            cell=cell,
-            hidden_size=hidden_size,
+            cell=config.cell,
+            hidden_size=config.hidden_size,
             vocab_size=len(vocab),
             train_chars=len(train),
             losses=history.loss,
@@ -149,10 +167,10 @@ def run_char_lm(
             uniform_loss=float(np.log(len(vocab))),
             unigram_loss=unigram_entropy(train, len(vocab)),
             sample_before=sample_before,
-            sample_after=generate(model, vocab, prompt, sample_length, temperature, seed),
-            prompt=prompt,
+            sample_after=sample(model),
+            prompt=config.prompt,
             seconds=seconds,
             loss_by_context=loss_by_context(
-                model, val, contexts, context_samples, np.random.default_rng(seed + 2)
+                model, val, config.contexts, config.context_samples, np.random.default_rng(seed + 2)
             ),
         )

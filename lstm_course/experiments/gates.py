@@ -1,21 +1,23 @@
 """Gate stories, measured: train on the two-subject grammar, then read the gates of the trained LSTM.
 
 The model (``SequenceTagger`` over one-hot words) is trained with ``fit``; its weights are then run
-through the NumPy reference's ``lstm_forward``, whose cache holds every gate value, so the chapter's
+through the NumPy reference's ``lstm_step_forward``, whose cache holds every gate value, so the chapter's
 plots come from the equations.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lstm_course.cellspec import SPECS
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
-from lstm_course.reference import lstm_forward
+from lstm_course.reference import lstm_step_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, GrammarBatch, encode, grammar_batch, story
 from lstm_course.train import History, TrainConfig, fit
 
@@ -38,32 +40,42 @@ def tagger_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tor
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
 
 
+@dataclass(frozen=True)
+class GrammarConfig:
+    """The tagger and its stories (how it trains is a TrainConfig)."""
+
+    cell: str = "lstm"  # "rnn" | "lstm" | "gru"
+    hidden_size: int = 32  # H
+    batch_size: int = 32  # stories per step
+    max_phrases: int = 4  # phrases between a subject and its verb, at most: longer means longer lags
+    threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def grammar_training(**changes) -> TrainConfig:
+    """How the chapter trains the grammar taggers, with ``changes`` to any TrainConfig field.
+
+    Adam at 1e-2, clipped at norm 1, 800 steps; seed 0, on the CPU, no progress bar.
+    """
+    return replace(TrainConfig(steps=800, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+
+
 def train_grammar(
-    cell: str,
-    *,
-    hidden_size: int = 32,
-    steps: int = 800,
-    lr: float = 1e-2,
-    batch_size: int = 32,
-    max_phrases: int = 4,
-    seed: int = 0,
-    time_limit_s: float | None = None,
-    device: str | None = "cpu",
-    threads: int | None = 1,
+    config: GrammarConfig = GrammarConfig(), training: TrainConfig | None = None
 ) -> tuple[SequenceTagger, History]:
-    """Train a ``cell`` tagger to predict the agreeing words of grammar stories: (model, History)."""
-    torch.manual_seed(seed)
-    model = SequenceTagger(cell, len(VOCAB), hidden_size, len(VOCAB), fast=True)
+    """Train a ``config.cell`` tagger to predict the agreeing words of grammar stories: (model, History).
+
+    ``training`` defaults to :func:`grammar_training`; its seed also seeds the initial weights.
+    """
+    training = grammar_training() if training is None else training
+    torch.manual_seed(training.seed)
+    model = SequenceTagger(config.cell, len(VOCAB), config.hidden_size, len(VOCAB), fast=True)
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        b = grammar_batch(batch_size, rng, max_phrases=max_phrases)
-        return b.x, b.y
+        stories = grammar_batch(config.batch_size, rng, max_phrases=config.max_phrases)
+        return stories.x, stories.y
 
-    config = TrainConfig(
-        steps=steps, lr=lr, seed=seed, device=device, progress=False, time_limit_s=time_limit_s
-    )
-    with torch_threads(threads):  # tiny models: one thread is fastest
-        return model, fit(model, batch, tagger_loss, config)
+    with torch_threads(config.threads):
+        return model, fit(model, batch, tagger_loss, training)
 
 
 def predictions(model: torch.nn.Module, batch: GrammarBatch) -> np.ndarray:
@@ -90,7 +102,8 @@ def accuracy_by_lag(
 def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
     """The one-layer LSTM weights of ``model.rnn`` as the reference's float64 parameter dict."""
     rnn = getattr(model, "rnn", model)
-    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != 4 * rnn.hidden_size:
+    gate_rows = SPECS["lstm"].num_gates * rnn.hidden_size  # weight_hh is (4H, H)
+    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != gate_rows:
         raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     return {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
@@ -99,10 +112,14 @@ def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
 def trace_batch(model: torch.nn.Module, x: np.ndarray) -> GateTrace:
     """Every gate and state of the trained LSTM on ``x`` (T, B, D), via the reference: (T, B, H) each."""
     params = lstm_params(model)
-    _, _, cache = lstm_forward(np.asarray(x, dtype=np.float64), params)
-    H = params["weight_hh"].shape[1]
-    i, f, g, o = (cache.gates[..., k * H : (k + 1) * H] for k in range(4))  # gate order i, f, g, o
-    return GateTrace([], i, f, g, o, cache.c[1:], cache.h[1:])
+    x = np.asarray(x, dtype=np.float64)
+    h = c = np.zeros((x.shape[1], params["weight_hh"].shape[1]))  # (B, H)
+    steps = []
+    for x_t in x:
+        h, c, cache = lstm_step_forward(x_t, h, c, params)
+        steps.append((cache.i, cache.f, cache.g, cache.o, c, h))
+    # one (T, B, H) array per field: i, f, g, o, c, h
+    return GateTrace([], *(np.stack(values) for values in zip(*steps, strict=True)))
 
 
 def gate_trace(model: torch.nn.Module, words: list[str]) -> GateTrace:

@@ -17,13 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lstm_course.reference import (
-    init_params,
-    lstm_step_backward,
-    lstm_step_forward,
-    rnn_step_backward,
-    rnn_step_forward,
-)
+from lstm_course.reference import cells, init_params
 
 
 class GradientFlow(NamedTuple):
@@ -56,31 +50,27 @@ def _spectral_norms(jacobians: np.ndarray) -> np.ndarray:
 def jacobian_norms(cell: str, params: dict, x: np.ndarray) -> GradientFlow:
     """Norms of dh_T/dh_t and dh_T/dx_t for every t, for one sequence ``x`` (T, D), from zero initial state.
 
-    ``cell`` is "rnn" or "lstm"; ``params`` are the reference's (weight_ih (G*H, D), weight_hh (G*H, H), ...).
+    ``cell`` is any cell of :mod:`lstm_course.reference.cells`; its states (h, or h and c) are what a step
+    carries, and the state norm covers all of them. ``params`` are the reference's (weight_ih (G*H, D),
+    weight_hh (G*H, H), ...).
     """
-    if cell not in ("rnn", "lstm"):
-        raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+    state_names = cells.lookup(cell).spec.states
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x must be one sequence (T, D), got shape {x.shape}")
     H = params["weight_hh"].shape[1]
     xs = np.repeat(x[:, None, :], H, axis=1)  # (T, H, D): H copies, one per row of the Jacobian
-    h = c = np.zeros((H, H))
+    states = tuple(np.zeros((H, H)) for _ in state_names)  # h (and c): (H, H) each
     caches = []
     for x_t in xs:
-        if cell == "rnn":
-            h, cache = rnn_step_forward(x_t, h, params)
-        else:
-            h, c, cache = lstm_step_forward(x_t, h, c, params)
+        states, cache = cells.step_forward(cell, x_t, states, params)
         caches.append(cache)
-    dh, dc = np.eye(H), np.zeros((H, H))  # row b: d h_T[b] / d (state)
+    # row b of each: d h_T[b] / d (that state); only h_T is differentiated, so dh = I and dc = 0
+    state_grads = (np.eye(H),) + tuple(np.zeros((H, H)) for _ in state_names[1:])
     state, inputs = [], []
-    for cache in reversed(caches):  # lag k = 0, 1, ...: dh holds dh_T/dh_t
-        state.append(np.hstack([dh, dc]) if cell == "lstm" else dh)
-        if cell == "rnn":
-            dx, dh, _ = rnn_step_backward(dh, cache)
-        else:
-            dx, dh, dc, _ = lstm_step_backward(dh, dc, cache)
+    for cache in reversed(caches):  # lag k = 0, 1, ...: state_grads hold dh_T/d(state_t)
+        state.append(np.hstack(state_grads))  # (H, S*H) for S states
+        dx, state_grads, _ = cells.step_backward(cell, state_grads, cache)
         inputs.append(dx)
     return GradientFlow(
         np.arange(len(caches)), _spectral_norms(np.array(state)), _spectral_norms(np.array(inputs))

@@ -85,9 +85,8 @@ def _fmt(value: float) -> str:
 
 
 def trained_gradient_decay(model: torch.nn.Module, x: np.ndarray, every: int = 10) -> float:
-    """Factor per ``every`` steps of ||dh_T/dx_t|| of a trained one-layer RNN or LSTM on x (T, D)."""
-    rnn = model.rnn
-    cell = "lstm" if rnn.weight_hh_l0.shape[0] == 4 * rnn.hidden_size else "rnn"
+    """Factor per ``every`` steps of ||dh_T/dx_t|| of a trained one-layer model (its ``.cell`` and ``.rnn``,
+    as :class:`~lstm_course.nn.SequenceTagger`) on x (T, D)."""
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    params = {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
-    return decay_per(jacobian_norms(cell, params, x).input, every=every)
+    params = {n: getattr(model.rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
+    return decay_per(jacobian_norms(model.cell, params, x).input, every=every)

@@ -14,7 +14,7 @@ length, is also scored on sequences twice as long as those it was trained on.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -96,55 +96,66 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean())
 
 
+@dataclass(frozen=True)
+class OrderConfig:
+    """The which-came-first task and the four models' sizes (how they train is a TrainConfig)."""
+
+    T: int = 20  # sequence length, in training and in the test
+    vocab_size: int = 8  # V: the two markers A, B and V - 2 filler tokens
+    window: int = 5  # W: how many of the last tokens the window model sees
+    hidden_size: int = 32  # H of every model
+    batch_size: int = 64  # sequences per step
+    test_size: int = 2000  # held-out sequences per test
+    cell: str = "rnn"  # the recurrent model's cell: "rnn" | "lstm" | "gru"
+    threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def order_training(**changes) -> TrainConfig:
+    """How the chapter trains each of the four models, with ``changes`` to any TrainConfig field.
+
+    Adam at 1e-2, clipped at norm 1, 400 steps; seed 0, on the CPU, no progress bar.
+    """
+    return replace(TrainConfig(steps=400, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+
+
 def run_order_matters(
-    T: int = 20,
-    vocab_size: int = 8,
-    window: int = 5,
-    hidden_size: int = 32,
-    steps: int = 400,
-    batch_size: int = 64,
-    lr: float = 1e-2,
-    test_size: int = 2000,
-    cell: str = "rnn",
-    seed: int = 0,
-    device: str | None = "cpu",
-    threads: int | None = 1,
+    config: OrderConfig = OrderConfig(), training: TrainConfig | None = None
 ) -> OrderResult:
     """Train the four models on the which-came-first task and score them on held-out sequences.
 
-    The models are tiny, so they train on the CPU with one torch thread by default (see
-    :mod:`lstm_course.experiments.threads`); ``device=None`` picks a GPU when there is one.
+    ``training`` defaults to :func:`order_training`; every model trains with it, on the same batches. The
+    models are tiny, so they train on the CPU with one torch thread by default (see
+    :mod:`lstm_course.experiments.threads`); ``device=None`` in ``training`` picks a GPU when there is one.
     """
-    if not 1 <= window <= T:
-        raise ValueError(f"window must lie in [1, T={T}], got {window}")
-    with torch_threads(threads):
-        return _run(T, vocab_size, window, hidden_size, steps, batch_size, lr, test_size, cell, seed, device)
+    if not 1 <= config.window <= config.T:
+        raise ValueError(f"window must lie in [1, T={config.T}], got {config.window}")
+    training = order_training() if training is None else training
+    with torch_threads(config.threads):
+        return _run(config, training)
 
 
-def _run(
-    T, vocab_size, window, hidden_size, steps, batch_size, lr, test_size, cell, seed, device
-) -> OrderResult:
+def _run(config: OrderConfig, training: TrainConfig) -> OrderResult:
+    T, vocab_size, window, seed = config.T, config.vocab_size, config.window, training.seed
     torch.manual_seed(seed)
     models: dict[str, nn.Module] = {
-        "bag of tokens": BagOfTokensMLP(vocab_size, hidden_size),
-        f"last {window} tokens": WindowMLP(vocab_size, window, hidden_size),
-        f"all {T} tokens": WindowMLP(vocab_size, T, hidden_size),
-        cell.upper(): OneHotRNN(vocab_size, hidden_size, cell),
+        "bag of tokens": BagOfTokensMLP(vocab_size, config.hidden_size),
+        f"last {window} tokens": WindowMLP(vocab_size, window, config.hidden_size),
+        f"all {T} tokens": WindowMLP(vocab_size, T, config.hidden_size),
+        config.cell.upper(): OneHotRNN(vocab_size, config.hidden_size, config.cell),
     }
     test_rng = np.random.default_rng(seed + 10_000)
-    x_test, y_test = order_batch(test_size, T, test_rng, vocab_size)
-    x_long, y_long = order_batch(test_size, 2 * T, test_rng, vocab_size)
+    x_test, y_test = order_batch(config.test_size, T, test_rng, vocab_size)
+    x_long, y_long = order_batch(config.test_size, 2 * T, test_rng, vocab_size)
 
     def batch_fn(rng: np.random.Generator):
-        return order_batch(batch_size, T, rng, vocab_size)
+        return order_batch(config.batch_size, T, rng, vocab_size)
 
-    config = TrainConfig(steps=steps, lr=lr, seed=seed, device=device, progress=False)
     result = OrderResult(T, window, {}, {}, {}, window_accuracy_bound(T, window), float("nan"))
     for name, model in models.items():
         start = time.perf_counter()
-        history = fit(model, batch_fn, _cross_entropy, config)
+        history = fit(model, batch_fn, _cross_entropy, training)
         result.seconds[name] = time.perf_counter() - start
         result.losses[name] = history.loss
         result.accuracy[name] = accuracy(model, x_test, y_test)
-    result.rnn_accuracy_2T = accuracy(models[cell.upper()], x_long, y_long)
+    result.rnn_accuracy_2T = accuracy(models[config.cell.upper()], x_long, y_long)
     return result

@@ -46,8 +46,15 @@ def plot_scores(
         ax.axhline(value, color="0.35", linestyle=styles[k % len(styles)], linewidth=1.0, label=label)
     if annotate:
         for bar, value in zip(bars, values, strict=True):
-            ax.annotate(f"{value:.3f}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
-                        xytext=(0, 2), textcoords="offset points", fontsize=9)
+            ax.annotate(
+                f"{value:.3f}",
+                (bar.get_x() + bar.get_width() / 2, value),
+                ha="center",
+                va="bottom",
+                xytext=(0, 2),
+                textcoords="offset points",
+                fontsize=9,
+            )
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_ylabel(ylabel)

@@ -3,7 +3,8 @@
 For each page: no console errors, no failed or remote requests, every image loaded, every equation typeset,
 every internal link and #anchor resolves. Full-page screenshots go to _build/screenshots/.
 
-Run `make book` first; `make test` does both.
+Run `make book` first; `make test` does both. Without a built book these tests skip, unless
+LSTM_COURSE_REQUIRE_BOOK=1 (set by `make test`, so CI fails when the book that should be there is not).
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOST = "127.0.0.1"
 NOT_BUILT = "the book is not built"
+# set by `make test`: the book must have been built, so a missing one is an error, not a skip
+REQUIRE_BOOK = os.environ.get("LSTM_COURSE_REQUIRE_BOOK") == "1"
+
+
+def _require_built_book() -> None:
+    """Skip the calling test when the book is not built; fail instead under LSTM_COURSE_REQUIRE_BOOK=1."""
+    if (HTML / "index.html").is_file():
+        return
+    reason = f"{NOT_BUILT}: run `make book` first ({HTML / 'index.html'} is missing)"
+    if REQUIRE_BOOK:
+        pytest.fail(f"{reason}; LSTM_COURSE_REQUIRE_BOOK=1 says it must be there")
+    pytest.skip(reason)
 
 
 def _pages() -> list[str]:
@@ -42,8 +55,11 @@ def _pages() -> list[str]:
     if not (HTML / "index.html").is_file():
         return [NOT_BUILT]
     skip = ("_static/", "_sources/", "_images/", ".jupyter_cache/", "reports/")
-    return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-                  if not p.relative_to(HTML).as_posix().startswith(skip))
+    return sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).as_posix().startswith(skip)
+    )
 
 
 class _Ids(HTMLParser):
@@ -77,8 +93,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server():
     """A local HTTP server over _build/html on 127.0.0.1, in a thread; yields its base URL."""
-    if not (HTML / "index.html").is_file():
-        pytest.fail(f"{NOT_BUILT}: run `make book` first ({HTML / 'index.html'} is missing)")
+    _require_built_book()
     httpd = ThreadingHTTPServer((LOCAL_HOST, 0), _QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -91,7 +106,7 @@ def server():
 def browser():
     """Debian's Chromium, headless, driven by Playwright."""
     if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or REQUIRE_BOOK:
             pytest.fail(f"{CHROMIUM} is missing; `make chromium` installs it")
         pytest.skip(f"{CHROMIUM} is missing (run `make chromium`); the browser test needs it")
     from playwright.sync_api import sync_playwright
@@ -206,8 +221,10 @@ def test_page(page_rel, server, browser):
     problems += [f"image not loaded: {i['src']}" for i in images if not i["ok"]]
     if math["count"] and math["typeset"] < math["count"]:
         problems.append(f"{math['count']} maths blocks but {math['typeset']} typeset; raw: {math['raw'][:3]}")
-    problems += [f"untypeset maths in the text: ...{m.group(0)}..." for m in
-                 re.finditer(r".{0,30}(\$\$|\\\[|\\\(|\\begin\{).{0,30}", math["text"])]
+    problems += [
+        f"untypeset maths in the text: ...{m.group(0)}..."
+        for m in re.finditer(r".{0,30}(\$\$|\\\[|\\\(|\\begin\{).{0,30}", math["text"])
+    ]
     problems += [f"broken link: {p}" for p in _link_problems(landed, server, hrefs)]
     assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
 
@@ -222,8 +239,7 @@ REMOTE_CSS = re.compile(r"(?:url\(|@import)\s*[\"']?(?:https?:)?//", re.I)
 
 def test_no_page_or_stylesheet_references_a_remote_asset():
     """Static check of the files: no script, stylesheet, image, font or frame from another host."""
-    if not (HTML / "index.html").is_file():
-        pytest.fail(f"{NOT_BUILT}: run `make book` first")
+    _require_built_book()
     problems = []
     for path in HTML.rglob("*.html"):
         for match in REMOTE_ASSET.finditer(path.read_text(encoding="utf-8")):

@@ -12,8 +12,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-NOTEBOOK_CHAPTERS = ["book/00_preface", "book/01_feedforward", "book/02_rnn", "book/03_vanishing_gradients",
-                     "book/04_lstm"]
+NOTEBOOK_CHAPTERS = [
+    "book/00_preface",
+    "book/01_feedforward",
+    "book/02_rnn",
+    "book/03_vanishing_gradients",
+    "book/04_lstm",
+]
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
 
@@ -62,13 +67,17 @@ def test_pages_with_code_are_jupytext_notebooks(docname):
         return
     meta = _front_matter(text)
     assert meta.get("jupytext", {}).get("text_representation", {}).get("format_name") == "myst", (
-        f"{docname}.md needs a jupytext header (format_name: myst)")
+        f"{docname}.md needs a jupytext header (format_name: myst)"
+    )
     assert meta.get("kernelspec", {}).get("name") == "python3", f"{docname}.md needs kernelspec name python3"
 
 
 def test_no_notebooks_committed_in_book():
-    found = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book").rglob("*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts)
+    found = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "book").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
     assert not found, f"chapters are .md notebooks; remove {found}"
 
 
@@ -77,8 +86,11 @@ def _package_functions() -> set[str]:
     names = set()
     for path in (ROOT / "lstm_course").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        names |= {node.name for node in tree.body
-                  if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+        names |= {
+            node.name
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        }
     return names
 
 
@@ -88,11 +100,17 @@ def test_chapters_do_not_paste_package_code(docname):
     package = _package_functions()
     for cell in CODE_CELL.findall(_source(docname)):
         cell = re.sub(r"\A---\n.*?\n---\n", "", cell, flags=re.S)  # a YAML block of cell options
-        code = "\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))
-                         and not re.match(r"^:\w[\w-]*:", line))  # IPython magics, `:tags:` options
+        code = "\n".join(
+            line
+            for line in cell.splitlines()
+            if not line.lstrip().startswith(("%", "!")) and not re.match(r"^:\w[\w-]*:", line)
+        )  # IPython magics, `:tags:` options
         tree = ast.parse(code)
-        defined = {node.name for node in ast.walk(tree)
-                   if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+        defined = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        }
         pasted = defined & package
         assert not pasted, f"{docname}.md defines {sorted(pasted)}, which the package has: import it instead"
 
@@ -101,7 +119,8 @@ def test_chapters_do_not_paste_package_code(docname):
 def test_chapters_link_to_their_exercises(docname):
     text = _source(docname)
     assert re.search(r"\{doc\}`[^`]*exercises>?`", text) or re.search(r"\{ref\}`ex-\d\d-", text), (
-        f"{docname}.md must link to the exercises page ({{doc}}`exercises` or a {{ref}}`ex-NN-...` label)")
+        f"{docname}.md must link to the exercises page ({{doc}}`exercises` or a {{ref}}`ex-NN-...` label)"
+    )
 
 
 def _literalincludes(text: str) -> list[tuple[str, str | None]]:
@@ -115,8 +134,14 @@ def _literalincludes(text: str) -> list[tuple[str, str | None]]:
 def _has_object(tree: ast.Module, dotted: str) -> bool:
     body = tree.body
     for part in dotted.split("."):
-        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-                     and n.name == part), None)
+        node = next(
+            (
+                n
+                for n in body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and n.name == part
+            ),
+            None,
+        )
         if node is None:
             return False
         body = node.body
@@ -162,7 +187,8 @@ def test_mathjax_is_served_from_the_build():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     mathjax_target = re.search(r"^MATHJAX\s*:?=\s*(\S+)", makefile, re.M).group(1)
     assert any(f"{s.rstrip('/')}/{path}" == mathjax_target for s in static), (
-        f"the Makefile copies MathJax to {mathjax_target}, but the book loads {path} from {static}")
+        f"the Makefile copies MathJax to {mathjax_target}, but the book loads {path} from {static}"
+    )
 
 
 def test_every_exercise_label_the_chapters_cite_is_in_the_contract():

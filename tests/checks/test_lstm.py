@@ -78,10 +78,16 @@ def backward(dout, caches, dh_T=None, dc_T=None, *, carry_h=True, carry_c=True):
     return np.stack(dx), grads, (dh_prev, dc_prev)
 
 
-def test_the_mutant_helpers_are_right_when_unmutated() -> None:
+def test_the_mutant_helpers_are_right_when_unmutated(capsys: pytest.CaptureFixture[str]) -> None:
+    # every case runs and passes, so a mutation test below fails only for its mutation
     check_lstm_step_forward(step)
     check_lstm_step_backward(step, step_backward)
     check_lstm_backward(forward, backward)
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ lstm_step_forward: 6/6 checks passed",
+        "✓ lstm_step_backward: 5/5 checks passed",
+        "✓ lstm_backward: 4/4 checks passed",
+    ]
 
 
 @pytest.mark.parametrize(

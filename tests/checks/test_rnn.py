@@ -74,9 +74,14 @@ def backward(
     return np.stack(dx), grads, dh_prev
 
 
-def test_the_mutant_helpers_are_right_when_unmutated() -> None:
+def test_the_mutant_helpers_are_right_when_unmutated(capsys: pytest.CaptureFixture[str]) -> None:
+    # every case runs and passes, so a mutation test below fails only for its mutation
     check_rnn_step_backward(step, step_backward)
     check_rnn_backward(forward, backward)
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ rnn_step_backward: 4/4 checks passed",
+        "✓ rnn_backward: 4/4 checks passed",
+    ]
 
 
 def test_step_mistakes_are_named() -> None:

@@ -6,14 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.experiments.char_lm import run_char_lm
-from lstm_course.experiments.order_matters import run_order_matters
+from lstm_course.experiments import order_matters
+from lstm_course.experiments.char_lm import CharLMConfig, char_lm_training, run_char_lm
+from lstm_course.experiments.order_matters import (
+    OneHotRNN,
+    OrderConfig,
+    accuracy,
+    order_training,
+    run_order_matters,
+)
 from lstm_course.experiments.threads import torch_threads
+from lstm_course.tasks.order import TOKEN_A, TOKEN_B, order_batch
 
 
 @pytest.fixture(scope="module")
 def order():
-    return run_order_matters(T=8, window=3, hidden_size=16, steps=150, batch_size=64, test_size=1000)
+    return run_order_matters(
+        OrderConfig(T=8, window=3, hidden_size=16, test_size=1000), order_training(steps=150)
+    )
 
 
 def test_order_result_has_every_model(order):
@@ -33,12 +43,51 @@ def test_window_model_cannot_beat_its_bound(order):
 
 def test_rnn_learns_order(order):
     assert order.accuracy["RNN"] > 0.9
-    assert 0.0 <= order.rnn_accuracy_2T <= 1.0
+
+
+class _ByRule(torch.nn.Module):
+    """Answers which-came-first by rule: logits (B, 2) for tokens (T, B); ``wrong`` answers the opposite."""
+
+    def __init__(self, wrong: bool = False) -> None:
+        super().__init__()
+        self.wrong = wrong
+        self.unused = torch.nn.Parameter(torch.zeros(()))  # accuracy() reads the device from a parameter
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        a_first = (tokens == TOKEN_A).int().argmax(dim=0) < (tokens == TOKEN_B).int().argmax(dim=0)  # (B,)
+        label = a_first.long() ^ int(self.wrong)
+        return torch.nn.functional.one_hot(label, 2).float()
+
+
+def test_accuracy_has_known_answers():
+    x, y = order_batch(500, 12, np.random.default_rng(0))
+    assert accuracy(_ByRule(), x, y) == 1.0
+    assert accuracy(_ByRule(wrong=True), x, y) == 0.0
+    half_wrong = np.where(np.arange(500) < 100, 1 - y, y)  # the first 100 labels flipped
+    assert accuracy(_ByRule(), x, half_wrong) == pytest.approx(0.8)
+
+
+def test_rnn_accuracy_2T_scores_the_rnn_on_sequences_twice_as_long(monkeypatch):
+    calls = []
+
+    def recording_accuracy(model, x, y):
+        calls.append((type(model), x.shape, len(calls) / 10))
+        return calls[-1][2]  # a distinct, known answer per call
+
+    monkeypatch.setattr(order_matters, "accuracy", recording_accuracy)
+    result = run_order_matters(
+        OrderConfig(T=6, window=2, hidden_size=4, test_size=7), order_training(steps=1)
+    )
+    model_type, shape, answer = calls[-1]
+    assert model_type is OneHotRNN and shape == (12, 7)
+    assert result.rnn_accuracy_2T == answer
+    assert [shape for _, shape, _ in calls[:-1]] == [(6, 7)] * 4
+    assert result.accuracy["RNN"] == calls[3][2]
 
 
 def test_order_bad_window():
     with pytest.raises(ValueError, match="window"):
-        run_order_matters(T=5, window=6, steps=1)
+        run_order_matters(OrderConfig(T=5, window=6), order_training(steps=1))
 
 
 TEXT = "the cat sat on the mat. " * 200
@@ -46,8 +95,16 @@ TEXT = "the cat sat on the mat. " * 200
 
 @pytest.fixture(scope="module")
 def char_lm():
-    return run_char_lm(hidden_size=32, steps=120, T=16, batch_size=16, lr=1e-2, sample_length=40, text=TEXT,
-                       prompt="the ", contexts=(1, 4, 8), context_samples=200)
+    config = CharLMConfig(
+        hidden_size=32,
+        T=16,
+        batch_size=16,
+        sample_length=40,
+        prompt="the ",
+        contexts=(1, 4, 8),
+        context_samples=200,
+    )
+    return run_char_lm(config, char_lm_training(steps=120, lr=1e-2), text=TEXT)
 
 
 def test_char_lm_learns_below_the_unigram_loss(char_lm):
@@ -63,17 +120,24 @@ def test_char_lm_context_helps(char_lm):
     assert losses[8] < losses[1]
 
 
+def _share_of_trigrams_in_text(sample: str) -> float:
+    grams = [sample[k : k + 3] for k in range(len(sample) - 2)]
+    return sum(gram in TEXT for gram in grams) / len(grams)
+
+
 def test_char_lm_samples(char_lm):
     assert len(char_lm.sample_before) == len(char_lm.sample_after) == 40
-    assert set(char_lm.sample_after) <= set(TEXT)
-    assert char_lm.sample_after != char_lm.sample_before
+    # the text is one sentence repeated: the trained model continues the prompt with it, word for word
+    assert char_lm.prompt + char_lm.sample_after in TEXT
+    # before training the model draws characters almost at random: few of its trigrams occur in the text
+    assert _share_of_trigrams_in_text(char_lm.prompt + char_lm.sample_before) < 0.5
 
 
 def test_char_lm_bad_arguments():
     with pytest.raises(ValueError, match="val_fraction"):
-        run_char_lm(val_fraction=1.0, text=TEXT, steps=1)
+        run_char_lm(CharLMConfig(val_fraction=1.0), char_lm_training(steps=1), text=TEXT)
     with pytest.raises(ValueError, match="too short"):
-        run_char_lm(text="abc" * 10, T=16, steps=1)
+        run_char_lm(CharLMConfig(T=16), char_lm_training(steps=1), text="abc" * 10)
 
 
 def test_torch_threads_restores_the_count():

@@ -4,14 +4,22 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.experiments.adding import first_below, train_adding
-from lstm_course.experiments.clipping import first_gradient_norm, train_with_and_without_clipping
+from lstm_course.experiments.adding import AddingConfig, adding_training, first_below, train_adding
+from lstm_course.experiments.clipping import (
+    ClippingConfig,
+    clipping_training,
+    first_gradient_norm,
+    train_with_and_without_clipping,
+)
 from lstm_course.experiments.gates import (
     PLACES,
+    GateTrace,
+    GrammarConfig,
     accuracy_by_lag,
     check_gate_stories,
     gate_summary,
     gate_trace,
+    grammar_training,
     saturation,
     state_magnitudes,
     subject_units,
@@ -27,7 +35,13 @@ from lstm_course.experiments.gradient_flow import (
     with_spectral_radius,
 )
 from lstm_course.experiments.implementations import three_lstms
-from lstm_course.experiments.lstm_vs_rnn import comparison_rows, markdown_table, parameter_count
+from lstm_course.experiments.lstm_vs_rnn import (
+    comparison_rows,
+    markdown_table,
+    parameter_count,
+    trained_gradient_decay,
+)
+from lstm_course.nn import SequenceTagger
 from lstm_course.reference import init_params, rnn_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, grammar_batch, story
 
@@ -47,18 +61,42 @@ def test_rnn_jacobian_norms_match_the_explicit_product(rng):
     assert flow.state[0] == pytest.approx(1.0)
 
 
-def test_lstm_input_gradient_norms_match_torch_autograd(rng):
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_input_gradient_norms_match_torch_autograd(cell, rng):
     D, H, T = 2, 5, 6
+    params = init_params(cell, D, H, rng)
+    x = rng.standard_normal((T, D))
+    flow = jacobian_norms(cell, params, x)
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](D, H).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(layer, f"{name}_l0").copy_(torch.from_numpy(value))
+    jac = torch.autograd.functional.jacobian(
+        lambda inp: layer(inp[:, None, :])[0][-1, 0], torch.from_numpy(x)
+    )
+    expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
+    np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
+
+
+def test_lstm_state_norm_covers_h_and_c(rng):
+    D, H, T = 2, 4, 3
     params = init_params("lstm", D, H, rng, forget_bias=1.0)
     x = rng.standard_normal((T, D))
     flow = jacobian_norms("lstm", params, x)
+    assert flow.state[0] == pytest.approx(1.0)  # lag 0: [dh_T/dh_T, dh_T/dc_T] = [I, 0]
+    h0, c0 = torch.zeros(1, 1, H, dtype=torch.float64), torch.zeros(1, 1, H, dtype=torch.float64)
     lstm = torch.nn.LSTM(D, H).double()
     with torch.no_grad():
         for name, value in params.items():
             getattr(lstm, f"{name}_l0").copy_(torch.from_numpy(value))
-    jac = torch.autograd.functional.jacobian(lambda inp: lstm(inp[:, None, :])[0][-1, 0], torch.from_numpy(x))
-    expected = [np.linalg.norm(jac[:, T - 1 - k, :].numpy(), 2) for k in range(T)]  # (H, T, D) -> lag k
-    np.testing.assert_allclose(flow.input, expected, rtol=1e-9)
+        _, (h1, c1) = lstm(torch.from_numpy(x[:1, None, :]), (h0, c0))  # the state after step 1
+
+    def h_T(h_and_c: torch.Tensor) -> torch.Tensor:  # (2H,) state after step 1 -> (H,) h_T
+        state = (h_and_c[:H].reshape(1, 1, H), h_and_c[H:].reshape(1, 1, H))
+        return lstm(torch.from_numpy(x[1:, None, :]), state)[1][0].reshape(H)
+
+    jac = torch.autograd.functional.jacobian(h_T, torch.cat([h1.reshape(H), c1.reshape(H)]))  # (H, 2H)
+    assert flow.state[T - 1] == pytest.approx(np.linalg.norm(jac.numpy(), 2), rel=1e-9)
 
 
 def test_decay_per_recovers_a_geometric_rate():
@@ -92,8 +130,8 @@ def test_open_forget_gate_keeps_more_gradient():
 
 def test_jacobian_norms_rejects_bad_input(rng):
     params = init_params("rnn", 2, 3, rng)
-    with pytest.raises(ValueError, match="cell"):
-        jacobian_norms("gru", params, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="peephole"):
+        jacobian_norms("peephole", params, np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"\(T, D\)"):
         jacobian_norms("rnn", params, np.zeros((4, 1, 2)))
 
@@ -102,7 +140,7 @@ def test_jacobian_norms_rejects_bad_input(rng):
 
 
 def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
-    runs = train_with_and_without_clipping(steps=40)
+    runs = train_with_and_without_clipping(training=clipping_training(steps=40))
     plain, clipped = runs["no clipping"], runs["clipped at 1"]
     assert plain.stopped == "nonfinite" and not np.isfinite(plain.loss[-1] * plain.grad_norm[-1])
     assert clipped.stopped == "steps" and np.isfinite(clipped.loss).all()
@@ -111,7 +149,7 @@ def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
 
 
 def test_first_gradient_grows_with_the_radius():
-    norms = [first_gradient_norm(r, T=30, hidden_size=16) for r in (0.5, 1.5, 3.0)]
+    norms = [first_gradient_norm(ClippingConfig(radius=r, T=30, hidden_size=16)) for r in (0.5, 1.5, 3.0)]
     assert norms[0] < norms[1] < norms[2]
 
 
@@ -127,9 +165,8 @@ def test_first_below_uses_a_trailing_window():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_train_adding_small(cell):
-    run = train_adding(
-        cell, T=6, hidden_size=8, steps=20, batch_size=8, forget_bias=1.0 if cell == "lstm" else None
-    )
+    config = AddingConfig(cell, T=6, hidden_size=8, batch_size=8, forget_bias=1.0 if cell == "lstm" else None)
+    run = train_adding(config, adding_training(steps=20))
     assert run.history.steps == 20 and len(run.history.loss) == 20
     assert run.crossed is None
     if cell == "lstm":
@@ -138,7 +175,9 @@ def test_train_adding_small(cell):
 
 
 def test_train_adding_stops_at_an_easy_threshold():
-    run = train_adding("rnn", T=4, hidden_size=4, steps=200, threshold=10.0)
+    run = train_adding(
+        AddingConfig("rnn", T=4, hidden_size=4, threshold=10.0), adding_training(steps=200, target_loss=10.0)
+    )
     assert run.history.stopped == "target" and run.crossed == run.history.steps == 50
 
 
@@ -147,7 +186,9 @@ def test_train_adding_stops_at_an_easy_threshold():
 
 @pytest.fixture(scope="module")
 def tiny_grammar_lstm():
-    model, history = train_grammar("lstm", hidden_size=8, steps=5, batch_size=4)
+    model, history = train_grammar(
+        GrammarConfig("lstm", hidden_size=8, batch_size=4), grammar_training(steps=5)
+    )
     assert history.steps == 5
     return model
 
@@ -174,8 +215,16 @@ def test_trace_batch_shapes(tiny_grammar_lstm, rng):
     b = grammar_batch(3, rng)
     trace = trace_batch(tiny_grammar_lstm, b.x)
     assert trace.f.shape == (b.x.shape[0], 3, 8)
-    m = state_magnitudes(trace)
-    assert m["max |h|"] <= 1.0 and 0.0 <= m["share |c| > 1"] <= 1.0
+    for k in range(3):  # each story of the batch traced alone gives the same values
+        alone = trace_batch(tiny_grammar_lstm, b.x[:, k : k + 1])
+        np.testing.assert_allclose(alone.c[:, 0], trace.c[:, k], atol=1e-12)
+
+
+def test_state_magnitudes_known_values():
+    c = np.array([[0.5, -2.0], [3.0, 0.1]])
+    h = np.array([[0.2, -0.9], [0.4, 0.0]])
+    trace = GateTrace([], c, c, c, c, c, h)
+    assert state_magnitudes(trace) == {"max |c|": 3.0, "share |c| > 1": 0.5, "max |h|": 0.9}
 
 
 def test_subject_units_and_gate_summary(tiny_grammar_lstm, rng):
@@ -223,6 +272,18 @@ def test_comparison_rows_and_table(tiny_grammar_lstm, rng):
     assert rows["LSTM"]["ms per step"] > 0 and rows["LSTM"]["gradient x per 10 steps"] == 0.5
     table = markdown_table(rows).splitlines()
     assert table[0] == "| | LSTM |" and len(table) == 2 + len(rows["LSTM"])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_trained_gradient_decay_follows_the_models_cell(cell, rng):
+    torch.manual_seed(0)
+    model = SequenceTagger(cell, 3, 4, 2).double()
+    x = rng.standard_normal((12, 3))
+    jac = torch.autograd.functional.jacobian(
+        lambda inp: model.rnn(inp[:, None, :])[0][-1, 0], torch.from_numpy(x)
+    )  # (H, T, D)
+    norms = [np.linalg.norm(jac[:, 11 - k, :].detach().numpy(), 2) for k in range(12)]  # lag k
+    assert trained_gradient_decay(model, x) == pytest.approx(decay_per(norms), rel=1e-9)
 
 
 def test_three_implementations_agree():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import available_devices
 
 DEVICES = [
@@ -26,7 +27,5 @@ def _seed() -> None:
 @pytest.fixture(autouse=True)
 def _one_thread():
     """These tensors are tiny: one thread avoids OpenMP hand-offs, which on a busy machine cost 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield

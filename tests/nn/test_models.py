@@ -34,9 +34,18 @@ def test_bidirectional_regressor_reads_both_directions(cell):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_sequence_tagger_shapes(cell):
+def test_sequence_tagger_reads_every_step_through_its_head(cell):
     model = our.SequenceTagger(cell, D, H, 5, bidirectional=True)
-    assert model(torch.randn(T, B, D)).shape == (T, B, 5)
+    x = torch.randn(T, B, D)
+    y = model(x)
+    assert y.shape == (T, B, 5)
+    out, _ = model.rnn(x)  # (T, B, 2H): both directions at every step
+    for t in range(T):
+        torch.testing.assert_close(y[t], model.head(out[t]))
+    # the reverse direction reaches the first step: changing the last input changes the first output
+    x_changed = x.clone()
+    x_changed[-1] += 1.0
+    assert not torch.allclose(model(x_changed)[0], y[0])
 
 
 def test_models_check_cell_name():
@@ -45,7 +54,7 @@ def test_models_check_cell_name():
 
 
 @pytest.mark.parametrize("embedding_dim", [None, 4])
-def test_charlm_forward_state_and_sample(embedding_dim):
+def test_charlm_forward_carries_the_state(embedding_dim):
     V = 11
     model = our.CharLM(V, H, cell="lstm", num_layers=2, embedding_dim=embedding_dim)
     idx = torch.randint(0, V, (T, B))
@@ -56,10 +65,51 @@ def test_charlm_forward_state_and_sample(embedding_dim):
     first, state1 = model(idx[:3])
     second, _ = model(idx[3:], state1)
     torch.testing.assert_close(torch.cat([first, second]), logits)
+    assert model.training
+
+
+def _greedy(model: our.CharLM, prompt: list[int], length: int) -> list[int]:
+    """The most likely next index, ``length`` times, re-reading the whole sequence each time."""
+    sequence = list(prompt)
+    with torch.no_grad():
+        for _ in range(length):
+            logits, _ = model(torch.tensor(sequence).unsqueeze(1))  # (T, 1, V)
+            sequence.append(int(logits[-1, 0].argmax()))
+    return sequence[len(prompt) :]
+
+
+def test_charlm_sample_is_reproducible_per_seed():
+    V = 11
+    model = our.CharLM(V, H, cell="lstm", num_layers=2)
     drawn = model.sample([1, 2], 20, temperature=0.8, generator=torch.Generator().manual_seed(5))
     again = model.sample([1, 2], 20, temperature=0.8, generator=torch.Generator().manual_seed(5))
+    other = model.sample([1, 2], 20, temperature=0.8, generator=torch.Generator().manual_seed(6))
     assert drawn == again and len(drawn) == 20 and all(0 <= i < V for i in drawn)
+    assert other != drawn
     assert model.training  # sample restores the mode
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_charlm_sample_at_low_temperature_is_the_argmax(cell):
+    model = our.CharLM(11, H, cell=cell, num_layers=2).double()
+    with torch.no_grad():  # sharper logits than at init, so the argmax is far from any tie
+        model.head.weight.mul_(20.0)
+    drawn = model.sample([1, 2, 3], 15, temperature=1e-3, generator=torch.Generator().manual_seed(0))
+    assert drawn == _greedy(model, [1, 2, 3], 15)
+
+
+def test_charlm_sample_follows_the_models_distribution():
+    draws = 1000
+    model = our.CharLM(5, H, cell="gru")
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, -2.0])
+    with torch.no_grad():  # the same logits at every step, whatever the state: the draws are i.i.d.
+        model.head.weight.zero_()
+        model.head.bias.copy_(logits)
+    drawn = model.sample([3, 1], draws, temperature=2.0, generator=torch.Generator().manual_seed(0))
+    expected = torch.softmax(logits / 2.0, dim=-1).numpy()  # temperature 2 flattens it: 0.43 .. 0.06
+    frequencies = np.bincount(drawn, minlength=5) / draws
+    # 4 standard errors of a frequency from `draws` draws (a fixed seed, so it never flakes)
+    np.testing.assert_allclose(frequencies, expected, atol=4 * np.sqrt(0.25 / draws))
 
 
 def test_charlm_bad_input():
