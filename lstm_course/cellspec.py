@@ -1,7 +1,8 @@
 """What each recurrent cell is, independent of how it is computed: the one table both implementations read.
 
-``reference/cells.py`` (NumPy) and ``nn/cells.py`` (PyTorch) attach their step functions to these entries; every
-gate count, gate order and state name in the package is read from here. Adding a cell type starts with one entry.
+``reference/cells.py`` (NumPy) and ``nn/cells.py`` (PyTorch) attach their step functions to these entries;
+every gate count, gate order and state name in the package is read from here. Adding a cell type starts with
+one entry.
 
 Gate order and names are torch's: the rows of ``weight_ih`` (G*H, D) and ``weight_hh`` (G*H, H) are the gates'
 blocks of H rows, in ``gates`` order.

@@ -67,6 +67,7 @@ def _args(n_states, G, mask):
 MASK = [[True, True], [True, True], [False, True], [False, True]]
 
 
+@pytest.mark.slow  # float64 gradcheck over many steps: in make test, not make test-fast
 @pytest.mark.parametrize("mask", [None, MASK], ids=["full", "masked"])
 def test_gradcheck_functions(mask):
     """torch.autograd.gradcheck of each hand-written backward against finite differences."""

@@ -40,6 +40,7 @@ def test_chunked_fast_equals_plain(steps, lengths):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow  # float64 gradcheck over many steps: in make test, not make test-fast
 @pytest.mark.parametrize("masked", [False, True], ids=["full", "masked"])
 def test_chunked_gradcheck(steps, masked):
     x = torch.randn(T, B, D, dtype=torch.float64, requires_grad=True)

@@ -94,7 +94,9 @@ def test_bad_input(cell, rng):
 def test_an_unknown_cell_is_named(rng):
     params = ref.init_multilayer_params("gru", D, H, rng)
     with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'peephole'"):
-        ref.multilayer_forward("peephole", rng.normal(size=(T, B, D)), params, num_layers=1, bidirectional=False)
+        ref.multilayer_forward(
+            "peephole", rng.normal(size=(T, B, D)), params, num_layers=1, bidirectional=False
+        )
 
 
 def test_num_layers_accepts_numpy_ints_and_refuses_bools(rng):
