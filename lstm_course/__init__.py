@@ -2,6 +2,7 @@
 
 Layers, one way only (data flows down this list):
 
+- ``lstm_course.cellspec``: the cell types (gates in torch's order, states), read by both implementations.
 - ``lstm_course.reference``: pure NumPy equations, forward and hand-written backward through time.
 - ``lstm_course.nn``: PyTorch modules written from the same equations, weight-compatible with ``torch.nn``.
 - ``lstm_course.tasks``: the data every model trains on (synthetic tasks, offline corpora).
@@ -9,6 +10,7 @@ Layers, one way only (data flows down this list):
 - ``lstm_course.experiments``: the experiments the chapters run, as functions tests can run small.
 - ``lstm_course.plot``: figures; they take data and return an Axes, and train nothing.
 - ``lstm_course.checks``: exercise checks with feedback that names the mistake.
+- ``lstm_course.grading``: the exercise notebook builder and the grader (student code runs in its own process).
 """
 
 __version__ = "0.1.0"
