@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make book   build the HTML book (creates .venv, installs what it needs)
 #   make test   run every test (unit, parity, gradient checks, exercises, grader, browser)
-# Others: make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
+# Others: make test-deep (the fuzz suite's deep profile), make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -12,7 +12,7 @@ BOOK_FLAGS ?= -n -W --keep-going
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 
-.PHONY: book test lab exercises bench chromium clean
+.PHONY: book test test-deep lab exercises bench chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ chromium:
 
 test: book chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# the fuzz suite with many more random examples than the smoke profile make test runs (minutes, not seconds)
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
 
 # jupytext's server extension (enabled when jupytext is installed) serves book/*.md as notebooks; the settings
 # override makes a double-click open them as notebooks in JupyterLab 4 (else: right-click, Open With, Jupytext
