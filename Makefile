@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make book   build the HTML book (creates .venv, installs what it needs)
 #   make test   run every test (unit, parity, gradient checks, exercises, grader, browser)
-# Others: make test-deep (the fuzz suite's deep profile), make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
+# Others: make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench,
+# make test-deep (the fuzz suite with its deep profile).
 
 SHELL      := /bin/bash
 PYTHON     ?= python3

@@ -63,7 +63,9 @@ def _check(query: Tensor, keys: Tensor, values: Tensor, owner: str, weight: Tens
         if t.dtype != query.dtype:
             raise TypeError(f"{owner}: {name} has dtype {t.dtype} but query has {query.dtype}; use one dtype")
         if t.device != query.device:
-            raise ValueError(f"{owner}: {name} is on {t.device} but query is on {query.device}; use one device")
+            raise ValueError(
+                f"{owner}: {name} is on {t.device} but query is on {query.device}; use one device"
+            )
     if weight is not None:
         check_dtype(query, weight, owner, "query")
         check_device(query, weight, owner, "query")

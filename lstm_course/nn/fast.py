@@ -252,19 +252,22 @@ class LSTMFunction(torch.autograd.Function):
             for t in reversed(range(start, stop)):
                 step_mask = None if mask is None else StepMask(mask[t], mask_weight[t])
                 # dL/dh_{t-1} becomes the next step's dh, and the old dh's buffer receives the one after
-                dh, dh_prev = _lstm_step_backward_inplace(
-                    dgates[t - start],
-                    gates[t - start],
-                    tanh_c=tanh_c[t],
-                    c_prev=cs[t],
-                    dh=dh,
-                    dc=dc,
-                    w_hh=w_hh,
-                    buffers=buffers,
-                    step_mask=step_mask,
-                    dout_prev=dout[t - 1] if t > 0 else None,
-                    dh_prev=dh_prev,
-                ), dh
+                dh, dh_prev = (
+                    _lstm_step_backward_inplace(
+                        dgates[t - start],
+                        gates[t - start],
+                        tanh_c=tanh_c[t],
+                        c_prev=cs[t],
+                        dh=dh,
+                        dc=dc,
+                        w_hh=w_hh,
+                        buffers=buffers,
+                        step_mask=step_mask,
+                        dout_prev=dout[t - 1] if t > 0 else None,
+                        dh_prev=dh_prev,
+                    ),
+                    dh,
+                )
             dgate_rows = dgates.view(-1, 4 * H)  # ((stop - start) B, 4H)
             # [dW_ih, dW_hh] += sum_t da_t^T [x_t, h_{t-1}], by a = x W_ih^T + h_prev W_hh^T + ...
             dw_ih_hh.addmm_(dgate_rows.t(), xh[start:stop].view(-1, D + H))

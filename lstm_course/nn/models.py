@@ -5,10 +5,9 @@ Letters: T (time), B (batch), D (input size), H (hidden size), V (vocabulary siz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import math
 import numbers
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

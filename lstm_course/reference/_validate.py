@@ -97,7 +97,7 @@ def float_dtype(*arrays: np.ndarray) -> np.dtype:
 
 
 def cast(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``array`` in ``dtype`` (no copy when it already is); ValueError naming ``name`` if a value overflows it."""
+    """``array`` in ``dtype`` (no copy if it already is); ValueError naming ``name`` if a value overflows."""
     if array.dtype == dtype:
         return array
     with np.errstate(over="ignore"):  # an overflow is reported below, by name, instead of as a warning

@@ -115,7 +115,9 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     if pred.shape != target.shape:
         raise ValueError(f"target must have the shape of pred {pred.shape}, got shape {target.shape}")
     if pred.size == 0:
-        raise ValueError(f"pred must hold at least one entry (a mean over none is undefined), got {pred.shape}")
+        raise ValueError(
+            f"pred must hold at least one entry (a mean over none is undefined), got {pred.shape}"
+        )
     # the squares in float64, so float32 input up to ~1e150 still gives a finite loss; an overflow is named
     with np.errstate(over="ignore"):
         diff = pred - target

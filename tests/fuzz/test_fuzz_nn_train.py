@@ -36,7 +36,9 @@ def test_layers(mode, data):
     T, B = data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))
     D, H = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     dtype = data.draw(st.sampled_from([torch.float64, torch.float64, torch.float32]))
-    x = torch.randn(T, B, D, dtype=dtype, generator=torch.Generator().manual_seed(data.draw(st.integers(0, 99))))
+    x = torch.randn(
+        T, B, D, dtype=dtype, generator=torch.Generator().manual_seed(data.draw(st.integers(0, 99)))
+    )
     if x.numel() and data.draw(st.booleans()):
         x.view(-1)[data.draw(st.integers(0, x.numel() - 1))] = data.draw(VALUES)
     lengths = data.draw(
@@ -93,7 +95,9 @@ def test_checkpoint_metadata_round_trips_or_is_refused(value, tmp_path_factory):
         assert not path.exists(), "a refused checkpoint was written"
 
 
-@given(timeout=st.sampled_from(["nan", "-1", "0", "inf", "abc", "1e400", "5"]), option=st.sampled_from(TIMEOUTS))
+@given(
+    timeout=st.sampled_from(["nan", "-1", "0", "inf", "abc", "1e400", "5"]), option=st.sampled_from(TIMEOUTS)
+)
 def test_cli_usage_mistakes_exit_2_in_one_line(timeout, option, tmp_path_factory):
     """An empty folder and any timeout: a usage mistake either way, so exit 2 and a short message."""
     folder = tmp_path_factory.mktemp("empty")

@@ -1,4 +1,4 @@
-"""Fuzz the NumPy reference: every registered cell, the activations, the layers, the converters, the optimisers.
+"""Fuzz the NumPy reference: every registered cell, activations, layers, converters and optimisers.
 
 Each test draws shapes (0 and 1 included), dtypes, layouts and values (tiny to 1e30, NaN, inf) and asserts
 the contract of ``fuzz_contract``; where the answer is defined it is compared with another implementation.
@@ -58,7 +58,9 @@ def _torch_reference(cell: str, x, params, states):
     weights = tuple(tensors[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     H = tensors["weight_hh"].shape[1]
     state = tuple(
-        torch.zeros(x.shape[1], H, dtype=torch.float64) if s is None else torch.tensor(np.array(s, np.float64))
+        torch.zeros(x.shape[1], H, dtype=torch.float64)
+        if s is None
+        else torch.tensor(np.array(s, np.float64))
         for s in states
     )
     outs = []
@@ -72,7 +74,9 @@ def _torch_reference(cell: str, x, params, states):
 @given(data=st.data())
 def test_cell_sequence_forward_and_backward(cell, data):
     x, states, params = data.draw(cell_case(cell))
-    ok, result = obeys_contract(lambda: cells.sequence_forward(cell, x, params, states), (x, states, params), NAMES)
+    ok, result = obeys_contract(
+        lambda: cells.sequence_forward(cell, x, params, states), (x, states, params), NAMES
+    )
     if not ok:
         return
     out, final, cache = result
@@ -84,7 +88,9 @@ def test_cell_sequence_forward_and_backward(cell, data):
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
     dout = data.draw(arrays(out.shape))
     dfinal = tuple(data.draw(st.none() | arrays(s.shape)) for s in final)
-    ok, grads = obeys_contract(lambda: cells.sequence_backward(cell, dout, cache, dfinal), (dout, dfinal), NAMES)
+    ok, grads = obeys_contract(
+        lambda: cells.sequence_backward(cell, dout, cache, dfinal), (dout, dfinal), NAMES
+    )
     if ok:
         assert is_finite(dout, *[d for d in dfinal if d is not None]), "a non-finite gradient was accepted"
 
@@ -95,7 +101,9 @@ def test_cell_step_forward_and_backward(cell, data):
     x, states, params = data.draw(cell_case(cell))
     x_t = x[0] if x.ndim == 3 and x.shape[0] else np.zeros(x.shape[1:])  # (B, D), B = 0 included
     ok, result = obeys_contract(
-        lambda: cells.step_forward(cell, x_t, states, params), (x_t, states, params), [*NAMES, r"x_t", r"_prev"]
+        lambda: cells.step_forward(cell, x_t, states, params),
+        (x_t, states, params),
+        [*NAMES, r"x_t", r"_prev"],
     )
     if not ok:
         return
@@ -112,7 +120,11 @@ def test_cell_step_forward_and_backward(cell, data):
     function=st.sampled_from([ref.softmax, ref.log_softmax, ref.sigmoid, ref.tanh]),
 )
 def test_activations(x, axis, function):
-    call = (lambda: function(x, axis=axis)) if function in (ref.softmax, ref.log_softmax) else lambda: function(x)
+    call = (
+        (lambda: function(x, axis=axis))
+        if function in (ref.softmax, ref.log_softmax)
+        else lambda: function(x)
+    )
     ok, y = obeys_contract(call, x, [r"\bx\b", r"axis"])
     if ok:
         assert y.shape == x.shape and is_finite(x)
@@ -124,7 +136,9 @@ def test_activations(x, axis, function):
 def test_dense_and_losses(data):
     N, D, M = data.draw(sizes), data.draw(features), data.draw(features)
     x, weight, bias = data.draw(arrays((N, D))), data.draw(arrays((M, D))), data.draw(arrays((M,)))
-    ok, result = obeys_contract(lambda: ref.dense_forward(x, weight, bias), (x, weight, bias), [r"\bx\b", "weight", "bias"])
+    ok, result = obeys_contract(
+        lambda: ref.dense_forward(x, weight, bias), (x, weight, bias), [r"\bx\b", "weight", "bias"]
+    )
     if ok:
         out, cache = result
         ok, _ = obeys_contract(lambda: ref.dense_backward(np.ones_like(out), cache), (), ["dout"])
@@ -134,13 +148,17 @@ def test_dense_and_losses(data):
     obeys_contract(lambda: ref.cross_entropy_loss(pred, targets), (pred, targets), ["logits", "targets"])
 
 
-KEYS = st.sampled_from(["weight_ih", "weight_hh_l0", "weight_ih_l0", "bias_ih_l0", "bias_hh_l0", "bias_hh_l1", "x", 3])
+KEYS = st.sampled_from(
+    ["weight_ih", "weight_hh_l0", "weight_ih_l0", "bias_ih_l0", "bias_hh_l0", "bias_hh_l1", "x", 3]
+)
 
 
 @given(data=st.data())
 def test_converters(data):
     cell = data.draw(st.sampled_from(CELLS))
-    params = ref.init_multilayer_params(cell, 2, 3, np.random.default_rng(0), num_layers=data.draw(st.integers(1, 2)))
+    params = ref.init_multilayer_params(
+        cell, 2, 3, np.random.default_rng(0), num_layers=data.draw(st.integers(1, 2))
+    )
     mutation = data.draw(st.sampled_from(["none", "drop", "add", "reshape", "single", "tensor"]))
     if mutation == "drop":
         params.pop(data.draw(st.sampled_from(sorted(params))))
@@ -153,7 +171,10 @@ def test_converters(data):
         params = ref.layer_params(params, 0) | ({"extra": 1} if data.draw(st.booleans()) else {})
     elif mutation == "tensor":
         dtype = data.draw(st.sampled_from([torch.float32, torch.bfloat16, torch.float64]))
-        params = {k: torch.as_tensor(v).to(dtype).requires_grad_(data.draw(st.booleans())) for k, v in params.items()}
+        params = {
+            k: torch.as_tensor(v).to(dtype).requires_grad_(data.draw(st.booleans()))
+            for k, v in params.items()
+        }
     names = [r"params", r"state_dict", r"weight", r"bias", r"key"]
     ok, out = obeys_contract(lambda: ref.state_dict_from_params(params), params, names)
     if ok:

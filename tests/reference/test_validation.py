@@ -136,7 +136,9 @@ def test_float32_stays_float32(cell, rng):
     x = rng.normal(size=(T, B, D)).astype(np.float32)
     states = [np.zeros((B, H), np.float32)] * len(SPECS[cell].states)
     out, final, cache = cells.sequence_forward(cell, x, params, states)
-    dx, grads, dinit = cells.sequence_backward(cell, np.ones_like(out), cache, [np.ones_like(s) for s in final])
+    dx, grads, dinit = cells.sequence_backward(
+        cell, np.ones_like(out), cache, [np.ones_like(s) for s in final]
+    )
     arrays = [out, *final, dx, *grads.values(), *dinit]
     assert all(a.dtype == np.float32 for a in arrays), [a.dtype for a in arrays]
     new, step_cache = cells.step_forward(cell, x[0], states, params)
