@@ -1,8 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make book   build the HTML book (creates .venv, installs what it needs)
-#   make test   run every test (unit, parity, gradient checks, exercises, grader, browser) and ruff
-# Others: make test-fast (unit tests only, < 1 min), make lint (ruff), make lab (chapters in Jupyter),
-# make exercises (regenerate student notebooks), make bench.
+#   make test   run every test (unit, parity, gradient checks, fuzz smoke, exercises, grader, browser) and ruff
+# Others: make test-fast (unit tests only, < 1 min), make lint (ruff), make test-deep (the fuzz suite's deep
+# profile), make lab (chapters in Jupyter), make exercises (regenerate student notebooks), make bench.
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -13,7 +13,7 @@ BOOK_FLAGS ?= -n -W --keep-going
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 
-.PHONY: book test test-fast lint lab exercises bench chromium clean
+.PHONY: book test test-fast test-deep lint lab exercises bench chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# the fuzz suite with many more random examples than the smoke profile make test runs (minutes, not seconds)
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
 
 # jupytext's server extension (enabled when jupytext is installed) serves book/*.md as notebooks; the settings
 # override makes a double-click open them as notebooks in JupyterLab 4 (else: right-click, Open With, Jupytext

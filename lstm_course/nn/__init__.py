@@ -3,6 +3,13 @@
 Never wraps torch.nn.LSTM, ``_VF`` or ``torch.lstm``: every gate is computed with tensor ops, readable in
 ``cells.py`` (one step) and ``recurrent.py`` (layers, directions, padding); ``fast.py`` holds the fused
 path with a hand-written backward through time that ``fast=True`` selects.
+
+NaN and inf, the rule of :mod:`lstm_course.reference` too: non-finite input is refused with a ValueError
+naming it. The layers and cells check their input and initial states, the attention modules query, keys and
+values, with one reduction per forward call (one device sync), never one per time step. Parameters are not
+checked on every call: they turn non-finite only through training, and ``lstm_course.train.fit`` stops with
+a FloatingPointError naming the step when the loss or the gradient norm does. Inputs and parameters on
+different devices, or on the meta device, raise ValueError naming the argument.
 """
 
 from lstm_course.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from lstm_course.nn._validate import check_device, check_dtype, check_finite
+
 
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     """softmax over the last axis of scores (B, Tq, Tk), weight exactly 0 where mask is False.
@@ -40,15 +42,34 @@ def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)  # exp(-inf) = 0
 
 
-def _check(query: Tensor, keys: Tensor, values: Tensor) -> None:
+def _check(query: Tensor, keys: Tensor, values: Tensor, owner: str, weight: Tensor | None = None) -> None:
+    """Shapes, one float dtype and one device for query, keys, values (and weight); Tk >= 1; finite values.
+
+    As the NumPy reference: no keys to attend to (Tk = 0) is an error, not a context of zeros.
+    """
     for name, t in (("query", query), ("keys", keys), ("values", values)):
         if not isinstance(t, Tensor) or t.dim() != 3:
             raise ValueError(f"{name} must be a 3-D tensor (B, T, features), got {getattr(t, 'shape', t)!r}")
+        if not t.is_floating_point():
+            raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {t.dtype}")
     if keys.shape[:2] != values.shape[:2] or query.shape[0] != keys.shape[0]:
         raise ValueError(
             f"query (B, Tq, Dq), keys (B, Tk, Dk) and values (B, Tk, Dv) disagree: got {tuple(query.shape)}, "
             f"{tuple(keys.shape)}, {tuple(values.shape)}"
         )
+    if keys.shape[1] < 1:
+        raise ValueError(f"keys must have shape (B, Tk, Dk) with Tk >= 1, got shape {tuple(keys.shape)}")
+    for name, t in (("keys", keys), ("values", values)):
+        if t.dtype != query.dtype:
+            raise TypeError(f"{owner}: {name} has dtype {t.dtype} but query has {query.dtype}; use one dtype")
+        if t.device != query.device:
+            raise ValueError(
+                f"{owner}: {name} is on {t.device} but query is on {query.device}; use one device"
+            )
+    if weight is not None:
+        check_dtype(query, weight, owner, "query")
+        check_device(query, weight, owner, "query")
+    check_finite(owner, [("query", query), ("keys", keys), ("values", values)])
 
 
 class DotProductAttention(nn.Module):
@@ -60,7 +81,7 @@ class DotProductAttention(nn.Module):
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None):
         """query (B, Tq, Dk), keys (B, Tk, Dk), values (B, Tk, Dv), mask -> (context (B, Tq, Dv), weights)."""
-        _check(query, keys, values)
+        _check(query, keys, values, "DotProductAttention")
         if query.shape[-1] != keys.shape[-1]:
             raise ValueError(
                 f"query must have shape (B, Tq, Dk) with Dk = {keys.shape[-1]}, got {tuple(query.shape)}"
@@ -89,7 +110,7 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None):
         """query (B, Tq, Dq), keys (B, Tk, Dk), values (B, Tk, Dv), mask -> (context (B, Tq, Dv), weights)."""
-        _check(query, keys, values)
+        _check(query, keys, values, "AdditiveAttention", self.W_q)
         for name, t, p in (("query", query, self.W_q), ("keys", keys, self.W_k)):
             if t.shape[-1] != p.shape[1]:
                 raise ValueError(f"{name}.size(-1) must be {p.shape[1]}, got shape {tuple(t.shape)}")

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from lstm_course import cellspec
 from lstm_course.cellspec import CellSpec
 from lstm_course.nn import fast
-from lstm_course.nn._validate import check_dtype, check_input_size, check_state
+from lstm_course.nn._validate import check_device, check_dtype, check_finite, check_input_size, check_state
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -127,15 +127,19 @@ class _CellBase(nn.Module):
             raise ValueError(f"{owner}: input must be 1-D (D,) or 2-D (B, D), got shape {tuple(input.shape)}")
         check_input_size(input, self.input_size, owner)
         check_dtype(input, self.weight_ih, owner)
+        check_device(input, self.weight_ih, owner)
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
+        given = hx is not None
         if hx is None:
             hx = torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
         else:
             expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
             check_state(hx, expected, name, owner)
             check_dtype(hx, self.weight_ih, owner, name)
+            check_device(hx, self.weight_ih, owner, name)
             hx = hx.unsqueeze(0) if unbatched else hx
+        check_finite(owner, [("input", input)] + ([(name, hx)] if given else []))
         return x, hx, unbatched
 
 
@@ -193,6 +197,8 @@ class LSTMCell(_CellBase):
         else:
             check_state(hx[1], (h.shape[1],) if unbatched else tuple(h.shape), "hx[1] (c)", "LSTMCell")
             check_dtype(hx[1], self.weight_ih, "LSTMCell", "hx[1] (c)")
+            check_device(hx[1], self.weight_ih, "LSTMCell", "hx[1] (c)")
+            check_finite("LSTMCell", [("hx[1] (c)", hx[1])])
             c = hx[1].unsqueeze(0) if unbatched else hx[1]
         h, c = lstm_step(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)

@@ -5,6 +5,8 @@ Letters: T (time), B (batch), D (input size), H (hidden size), V (vocabulary siz
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -12,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstm_course import cellspec
+from lstm_course.nn._validate import internal_inputs
 from lstm_course.nn.recurrent import LAYERS
 
 CELLS = LAYERS  # the layer class of each cell type: {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -121,8 +124,14 @@ class CharLM(nn.Module):
         """
         if len(start_idx) == 0:
             raise ValueError("CharLM.sample: start_idx must hold at least one index")
-        if temperature <= 0:
-            raise ValueError(f"CharLM.sample: temperature must be > 0, got {temperature!r}")
+        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 0:
+            raise ValueError(f"CharLM.sample: length must be an int >= 0, got {length!r}")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or not 0 < temperature < math.inf  # written so that NaN is refused too
+        ):
+            raise ValueError(f"CharLM.sample: temperature must be a finite number > 0, got {temperature!r}")
         was_training = self.training
         self.eval()
         try:
@@ -131,10 +140,17 @@ class CharLM(nn.Module):
             logits, state = self(idx)
             drawn: list[int] = []
             for _ in range(length):
-                probs = torch.softmax(logits[-1, 0] / temperature, dim=-1)  # (V,)
+                scaled = logits[-1, 0] / temperature  # (V,)
+                if not bool(torch.isfinite(scaled).all()):
+                    raise ValueError(
+                        f"CharLM.sample: temperature={temperature!r} is too small: logits / temperature "
+                        f"overflows {scaled.dtype}; use a larger temperature"
+                    )
+                probs = torch.softmax(scaled, dim=-1)  # (V,)
                 nxt = int(torch.multinomial(probs, 1, generator=generator))
                 drawn.append(nxt)
-                logits, state = self(torch.tensor([[nxt]], device=device), state)
+                with internal_inputs():  # a drawn index and the model's own state: nothing to check
+                    logits, state = self(torch.tensor([[nxt]], device=device), state)
         finally:
             self.train(was_training)
         return drawn

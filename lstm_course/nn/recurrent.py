@@ -21,7 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.nn._validate import check_dtype, check_input_size, check_lengths, check_state, step_mask
+from lstm_course.nn._validate import (
+    check_device,
+    check_dtype,
+    check_finite,
+    check_input_size,
+    check_lengths,
+    check_state,
+    step_mask,
+)
 from lstm_course.nn.cells import packed_state, torch_cell
 
 
@@ -190,6 +198,7 @@ class _RecurrentBase(nn.Module):
         check_input_size(input, self.input_size, owner)
         weight = self.layer_weights(0)[0]
         check_dtype(input, weight, owner)
+        check_device(input, weight, owner)
         unbatched = input.dim() == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         T, B = x.shape[0], x.shape[1]
@@ -201,6 +210,7 @@ class _RecurrentBase(nn.Module):
         LK, H = self.num_layers * self.num_directions, self.hidden_size
         names = self._state_names()
         if hx is None:
+            check_finite(owner, [("input", input)])
             states = tuple(x.new_zeros(LK, B, H) for _ in names)
         else:
             given = (hx,) if len(names) == 1 else hx
@@ -213,6 +223,7 @@ class _RecurrentBase(nn.Module):
                 check_dtype(s, weight, owner, name)
                 if s.device != x.device:
                     raise ValueError(f"{owner}: {name} is on {s.device} but input is on {x.device}")
+            check_finite(owner, [("input", input), *zip(names, given, strict=True)])
             states = tuple(s.unsqueeze(1) if unbatched else s for s in given)
         return x, states, unbatched
 

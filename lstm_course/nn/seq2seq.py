@@ -16,13 +16,31 @@ import torch
 from torch import Tensor, nn
 
 from lstm_course import cellspec
-from lstm_course.nn._validate import check_lengths
+from lstm_course.nn._validate import check_lengths, internal_inputs
 from lstm_course.nn.attention import AdditiveAttention, DotProductAttention, length_mask
 from lstm_course.nn.cells import CELL_MODULES, packed_state, state_tuple
 from lstm_course.nn.recurrent import LAYERS
 
 ATTENTION = ("additive", "dot", None)
 GATED = ("lstm", "gru")  # the cells offered here; the code below reads the registry, not the name
+
+
+def _check_tokens(name: str, tokens: Tensor, vocab: int, dims: int, layout: str) -> None:
+    """Raise unless tokens is a torch.long tensor of ``dims`` dimensions with every id in [0, vocab)."""
+    if not isinstance(tokens, Tensor) or tokens.dtype != torch.long or tokens.dim() != dims:
+        got = f"{tokens.dtype} of shape {tuple(tokens.shape)}" if isinstance(tokens, Tensor) else type(tokens)
+        raise TypeError(f"Seq2Seq: {name} must be a torch.long tensor {layout}, got {got}")
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab):
+        raise ValueError(
+            f"Seq2Seq: {name} token ids must be in [0, {vocab}), got {int(tokens.min())}..{int(tokens.max())}"
+        )
+
+
+def _check_token_id(name: str, value: object, vocab: int) -> int:
+    """Raise unless value is one int id in [0, vocab) (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < vocab:
+        raise ValueError(f"Seq2Seq: {name} must be a token id, an int in [0, {vocab}), got {value!r}")
+    return value
 
 
 class Seq2Seq(nn.Module):
@@ -54,11 +72,9 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src: Tensor, src_lengths: Tensor | Sequence[int] | None = None):
         """src (S, B) long -> (keys (B, S, H), mask (B, 1, S) or None, the decoder's initial state)."""
-        if src.dtype != torch.long or src.dim() != 2:
-            raise TypeError(
-                f"src must be a torch.long tensor (S, B), got {src.dtype} of shape {tuple(src.shape)}"
-            )
-        enc_out, state = self.encoder(self.src_embedding(src), lengths=src_lengths)  # (S, B, H)
+        _check_tokens("src", src, self.src_embedding.num_embeddings, 2, "(S, B)")
+        with internal_inputs():  # the embedding of checked token ids: the model's own parameters
+            enc_out, state = self.encoder(self.src_embedding(src), lengths=src_lengths)  # (S, B, H)
         mask = None
         if src_lengths is not None:
             lengths = check_lengths(src_lengths, src.shape[1], src.shape[0], "Seq2Seq").to(src.device)
@@ -83,11 +99,19 @@ class Seq2Seq(nn.Module):
         """Teacher forcing: src (S, B), tgt_in (T, B) (targets shifted right, starting with BOS)
         -> (logits (T, B, V), weights (B, T, S) or None)."""
         keys, mask, state = self.encode(src, src_lengths)
+        _check_tokens("tgt_in", tgt_in, self.tgt_embedding.num_embeddings, 2, "(T, B)")
+        if tgt_in.shape[1] != src.shape[1] or tgt_in.shape[0] < 1:
+            raise ValueError(
+                f"Seq2Seq: tgt_in must have shape (T, B) with T >= 1 and B = {src.shape[1]} as in src, "
+                f"got {tuple(tgt_in.shape)}"
+            )
         logits, weights = [], []
-        for token in tgt_in.unbind(0):
-            out, state, w = self.step(token, state, keys, mask)
-            logits.append(out)
-            weights.append(w)
+        # every input below is made from token ids checked above and the model's own parameters
+        with internal_inputs():
+            for token in tgt_in.unbind(0):
+                out, state, w = self.step(token, state, keys, mask)
+                logits.append(out)
+                weights.append(w)
         return torch.stack(logits), (None if self.attention is None else torch.stack(weights, dim=1))
 
     @torch.no_grad()
@@ -100,6 +124,12 @@ class Seq2Seq(nn.Module):
         Stops after max_len steps, or earlier once every sequence has produced eos; the weights are what a
         plot of the attention shows (row t: where output t looked in the source).
         """
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+            raise ValueError(f"Seq2Seq.greedy_decode: max_len must be a positive int, got {max_len!r}")
+        vocab = self.tgt_embedding.num_embeddings
+        _check_token_id("bos", bos, vocab)
+        if eos is not None:
+            _check_token_id("eos", eos, vocab)
         was_training = self.training
         self.eval()
         try:
@@ -108,7 +138,8 @@ class Seq2Seq(nn.Module):
             done = torch.zeros_like(token, dtype=torch.bool)
             tokens, weights = [], []
             for _ in range(max_len):
-                logits, state, w = self.step(token, state, keys, mask)
+                with internal_inputs():  # made from checked token ids and the model's own parameters
+                    logits, state, w = self.step(token, state, keys, mask)
                 token = logits.argmax(dim=-1)
                 tokens.append(token)
                 weights.append(w)

@@ -10,6 +10,15 @@ move between this package, :mod:`lstm_course.nn` and ``torch.nn`` unchanged.
 Input rules shared by every function (see ``_validate``): integer input is treated as float; complex and
 object arrays raise TypeError; the result's dtype is the promotion of the float inputs (float32 in, float32
 out); wrong shapes raise ValueError and missing parameters KeyError, naming the argument and expected shape.
+
+NaN and inf, the package's one rule (``lstm_course.nn`` follows it too): non-finite *input* is refused. Every
+float array a function reads (x, the states, the parameters, incoming gradients, logits, activations' input)
+must be finite, else ValueError naming the argument, because no NaN may appear quietly: a NaN found in a
+result always means a bug in the caller's numbers, never one this package let through. Any finite input
+gives a finite result without a NumPy warning (or a ValueError naming what overflows, such as a loss past
+float64). The converters (``params_from_state_dict``, ``state_dict_from_params``) compute nothing and copy
+non-finite weights as they are. A torch tensor that requires grad raises TypeError (pass ``.detach()``),
+and a backward function given another function's cache raises TypeError naming ``cache``.
 """
 
 from .activations import log_softmax, sigmoid, sigmoid_derivative, softmax, tanh, tanh_derivative

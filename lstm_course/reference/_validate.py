@@ -10,6 +10,14 @@ The rules, in one place:
   Initial states and incoming gradients (h0, dout, dh_T, ...) are cast to that dtype.
 - A wrong shape raises ``ValueError`` and a missing parameter ``KeyError``; each message names the argument
   and the shape it expected, written with the dimension letters (T time, B batch, D input, H hidden).
+  A parameter dict with a key the cell does not use raises ``ValueError`` naming the key.
+- Non-finite values: every float array a function reads (inputs, states, parameters, incoming gradients)
+  must be finite; NaN, +inf or -inf raise ``ValueError`` naming the argument (see the package docstring for
+  why: no NaN appears quietly).
+- A torch tensor is read as NumPy reads it; one that requires grad (or lives on a GPU) raises ``TypeError``
+  naming the argument and saying to pass ``.detach().cpu().numpy()``.
+- A backward function given a cache of the wrong type raises ``TypeError`` naming ``cache`` and the type
+  it expected (the forward function returns it).
 """
 
 from __future__ import annotations
@@ -25,15 +33,61 @@ _ACCEPTED_KINDS = "biuf"  # bool, signed int, unsigned int, float
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def as_array(name: str, value: Any) -> np.ndarray:
-    """``value`` as an ndarray of a number kind; TypeError naming ``name`` otherwise."""
+def as_array(name: str, value: Any, finite: bool = True) -> np.ndarray:
+    """``value`` as an ndarray of a number kind; TypeError naming ``name`` otherwise.
+
+    With ``finite`` (the default) a float array holding NaN or inf raises ValueError naming ``name``.
+    """
     try:
         array = np.asarray(value)
-    except (ValueError, TypeError) as error:  # ragged lists and the like
+    # ValueError/TypeError: ragged lists and the like; RuntimeError: a torch tensor that requires grad
+    except (ValueError, TypeError, RuntimeError) as error:
+        if hasattr(value, "detach"):
+            raise TypeError(
+                f"{name} is a torch tensor NumPy cannot read ({_first_line(error)}); the reference takes "
+                f"NumPy arrays: pass {name}.detach().cpu().numpy()"
+            ) from None
         raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}: {error}") from None
     if array.dtype.kind not in _ACCEPTED_KINDS:
         raise TypeError(f"{name} must be a real (float or integer) array, got dtype {array.dtype}")
+    if finite:
+        check_finite(name, array)
     return array
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def check_finite(name: str, array: np.ndarray) -> None:
+    """ValueError naming ``name`` when the float array holds NaN or inf (the package's NaN policy)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = f" at index {tuple(int(i) for i in bad)}" if array.ndim else ""
+        raise ValueError(
+            f"{name} must be finite, got {array[tuple(bad)]}{where}: the reference refuses NaN and inf "
+            "rather than return NaN quietly"
+        )
+
+
+def check_cache(cache: Any, expected: type, made_by: str) -> None:
+    """TypeError naming ``cache`` unless it is an ``expected`` (the NamedTuple ``made_by`` returns)."""
+    if not isinstance(cache, expected):
+        raise TypeError(
+            f"cache must be the {expected.__name__} that {made_by} returns, got {type(cache).__name__}"
+        )
+
+
+def sequence_cache(cache: Any, expected: type, step: type, made_by: str) -> list:
+    """The steps of a sequence cache, checked: an ``expected`` holding one or more ``step`` caches."""
+    check_cache(cache, expected, made_by)
+    steps = cache.steps
+    if not isinstance(steps, list) or not steps or not all(isinstance(s, step) for s in steps):
+        raise TypeError(
+            f"cache.steps must be the non-empty list of {step.__name__} that {made_by} returns, "
+            f"got {type(steps).__name__} of {len(steps) if hasattr(steps, '__len__') else '?'} items"
+        )
+    return steps
 
 
 def float_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -42,11 +96,22 @@ def float_dtype(*arrays: np.ndarray) -> np.dtype:
     return np.result_type(*floats) if floats else np.dtype(np.float64)
 
 
+def cast(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` in ``dtype`` (no copy if it already is); ValueError naming ``name`` if a value overflows."""
+    if array.dtype == dtype:
+        return array
+    with np.errstate(over="ignore"):  # an overflow is reported below, by name, instead of as a warning
+        out = array.astype(dtype)
+    if array.dtype.kind == "f" and not np.isfinite(out).all():
+        raise ValueError(f"{name} holds values too large for {np.dtype(dtype)}, the dtype it is computed in")
+    return out
+
+
 def as_float(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
     """``value`` as a float array (of ``dtype`` when given); integers become float."""
     array = as_array(name, value)
     target = dtype if dtype is not None else float_dtype(array)
-    return array.astype(target, copy=False)
+    return cast(name, array, target)
 
 
 def _fmt(spec: tuple[str | int, ...], sizes: Mapping[str, int]) -> str:
@@ -98,6 +163,9 @@ def cell_params(
     for key in PARAM_NAMES:
         if key not in params:
             raise KeyError(f"{name} is missing {key!r}; expected keys {PARAM_NAMES} (G={gates})")
+    extra = [key for key in params if key not in PARAM_NAMES]
+    if extra:
+        raise ValueError(f"{name} has keys {extra!r} that a cell does not use; expected only {PARAM_NAMES}")
     arrays = {key: as_array(f"{name}[{key!r}]", params[key]) for key in PARAM_NAMES}
     w_hh = arrays["weight_hh"]
     if w_hh.ndim != 2 or w_hh.shape[0] != gates * w_hh.shape[1]:
@@ -120,7 +188,7 @@ def state(name: str, value: Any, batch: int, hidden: int, dtype: np.dtype) -> np
         return np.zeros((batch, hidden), dtype=dtype)
     array = as_array(name, value)
     check_shape(name, array, ("B", "H"), {"B": batch, "H": hidden})
-    return array.astype(dtype, copy=False)
+    return cast(name, array, dtype)
 
 
 def optional_grad(name: str, value: Any, shape: tuple[int, ...], letters: str, dtype: np.dtype) -> np.ndarray:
@@ -130,7 +198,7 @@ def optional_grad(name: str, value: Any, shape: tuple[int, ...], letters: str, d
     array = as_array(name, value)
     spec = tuple(letters.split(","))
     check_shape(name, array, spec, dict(zip(spec, shape, strict=True)))
-    return array.astype(dtype, copy=False)
+    return cast(name, array, dtype)
 
 
 def step_inputs(

@@ -122,6 +122,7 @@ def dot_product_attention_backward(
     Returns:
         dquery (B, Tq, Dk), dkeys (B, Tk, Dk), dvalues (B, Tk, Dv).
     """
+    validate.check_cache(cache, DotProductAttentionCache, "dot_product_attention_forward")
     query, keys, values, weights, scale = cache
     dcontext = validate.as_float("dcontext", dcontext, query.dtype)
     sizes = {"B": query.shape[0], "Tq": query.shape[1], "Dv": values.shape[2]}
@@ -200,6 +201,7 @@ def additive_attention_backward(
     Returns:
         dquery (B, Tq, Dq), dkeys (B, Tk, Dk), dvalues (B, Tk, Dv), grads: {"W_q", "W_k", "v"} like params.
     """
+    validate.check_cache(cache, AdditiveAttentionCache, "additive_attention_forward")
     query, keys, values, weights, hidden, p = cache
     dcontext = validate.as_float("dcontext", dcontext, query.dtype)
     sizes = {"B": query.shape[0], "Tq": query.shape[1], "Dv": values.shape[2]}

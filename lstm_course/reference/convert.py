@@ -27,14 +27,29 @@ _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
 
 
 def _to_numpy(name: str, value: Any) -> np.ndarray:
-    """A copy of ``value`` as an ndarray; a torch tensor is recognised by its methods (no torch import)."""
+    """A copy of ``value`` as an ndarray; a torch tensor is recognised by its methods (no torch import).
+
+    A bfloat16 tensor, which NumPy has no dtype for, becomes float32 (exactly: every bfloat16 is a float32).
+    Conversions move weights and compute nothing, so NaN and inf are copied as they are.
+    """
     if hasattr(value, "detach"):
         value = value.detach()
+    if str(getattr(value, "dtype", "")) == "torch.bfloat16" and hasattr(value, "float"):
+        value = value.float()
     if hasattr(value, "cpu"):
         value = value.cpu()
     if hasattr(value, "numpy"):
-        value = value.numpy()
-    return np.array(_validate.as_array(name, value), copy=True)
+        try:
+            value = value.numpy()
+        except (TypeError, RuntimeError) as error:  # a dtype NumPy lacks, such as torch.complex32
+            raise TypeError(f"{name} cannot become a NumPy array: {error}") from None
+    return np.array(_validate.as_array(name, value, finite=False), copy=True)
+
+
+def _check_key_type(key: object, owner: str) -> None:
+    """TypeError naming ``owner`` unless the key is a str (torch's state dicts key by name)."""
+    if not isinstance(key, str):
+        raise TypeError(f"{owner} keys must be str such as 'weight_ih_l0', got {type(key).__name__} {key!r}")
 
 
 def _check_key(key: str) -> None:
@@ -140,8 +155,11 @@ def params_from_state_dict(
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict must be a mapping of names to tensors, got {type(state_dict).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__} {prefix!r}")
     params = {}
     for key, value in state_dict.items():
+        _check_key_type(key, "state_dict")
         if not key.startswith(prefix):
             continue
         name = key[len(prefix) :]
@@ -173,7 +191,19 @@ def state_dict_from_params(params: Mapping[str, Any], cell: str | None = None) -
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    if set(params) == set(_validate.PARAM_NAMES):
+    for key in params:
+        _check_key_type(key, "params")
+    single = [key for key in params if key in _validate.PARAM_NAMES]
+    if single:  # one cell's dict: exactly its four keys, as the step and sequence functions insist
+        extra = [key for key in params if key not in _validate.PARAM_NAMES]
+        if extra:
+            raise ValueError(
+                f"params looks like one cell's dict ({', '.join(single)}) but also has {extra!r}; a cell's "
+                f"dict has exactly {_validate.PARAM_NAMES}"
+            )
+        missing = [key for key in _validate.PARAM_NAMES if key not in params]
+        if missing:
+            raise KeyError(f"params looks like one cell's dict but is missing {missing!r}")
         out = {f"{name}_l0": _to_numpy(f"params[{name!r}]", value) for name, value in params.items()}
     else:
         out = {}

@@ -73,6 +73,7 @@ def gru_step_backward(dh: np.ndarray, cache: GRUStepCache) -> tuple[np.ndarray, 
     Returns:
         dx_t (B, D), dh_prev (B, H), and grads: a dict with the keys and shapes of params.
     """
+    validate.check_cache(cache, GRUStepCache, "gru_step_forward")
     x, h_prev, r, z, n, hn, p = cache
     (dh,) = validate.state_grads({"dh": dh}, like=n)
     dn = dh * (1 - z)  # h = (1 - z) * n + z * h_prev
@@ -132,7 +133,7 @@ def gru_backward(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); dh0: (B, H) dL/dh0.
     """
-    steps = cache.steps
+    steps = validate.sequence_cache(cache, GRUCache, GRUStepCache, "gru_forward")
     T, (B, H), dtype = len(steps), steps[0].n.shape, steps[0].n.dtype
     dout, (dh_next,) = validate.sequence_grads(SPEC, dout, (dh_T,), (T, B, H), dtype)
     dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)

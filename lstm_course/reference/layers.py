@@ -58,6 +58,7 @@ def dense_backward(dout: np.ndarray, cache: DenseCache) -> tuple[np.ndarray, np.
     Returns:
         dx (like x), dweight (M, D), dbias (M,).
     """
+    validate.check_cache(cache, DenseCache, "dense_forward")
     x, weight = cache
     dout = validate.as_float("dout", dout, x.dtype)
     M, D = weight.shape
@@ -97,6 +98,7 @@ def embedding_forward(indices: np.ndarray, weight: np.ndarray) -> tuple[np.ndarr
 
 def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> np.ndarray:
     """Backward of out = W[indices]: dW[k] = sum of dout (..., E) where indices == k. Returns dW (V, E)."""
+    validate.check_cache(cache, EmbeddingCache, "embedding_forward")
     indices, vocab, dtype = cache
     dout = validate.as_float("dout", dout, dtype)
     if dout.shape[:-1] != indices.shape or dout.ndim != indices.ndim + 1:
@@ -112,8 +114,16 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     target = validate.as_float("target", target, pred.dtype)
     if pred.shape != target.shape:
         raise ValueError(f"target must have the shape of pred {pred.shape}, got shape {target.shape}")
-    diff = pred - target
-    loss = float(np.mean(diff * diff))
+    if pred.size == 0:
+        raise ValueError(
+            f"pred must hold at least one entry (a mean over none is undefined), got {pred.shape}"
+        )
+    # the squares in float64, so float32 input up to ~1e150 still gives a finite loss; an overflow is named
+    with np.errstate(over="ignore"):
+        diff = pred - target
+        loss = float(np.mean(np.square(diff, dtype=np.float64)))
+    if not np.isfinite(loss) or not np.isfinite(diff).all():
+        raise ValueError("pred and target differ by more than the loss can hold in float64 (it overflows)")
     dpred = 2 * diff / diff.size  # L = sum(diff^2) / size
     return loss, dpred
 
@@ -131,6 +141,8 @@ def cross_entropy_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[float, 
     logits = validate.as_float("logits", logits)
     validate.check_shape("logits", logits, ("N", "C"), {})
     N, C = logits.shape
+    if N == 0:
+        raise ValueError("logits must hold at least one row (N >= 1): the mean over none is undefined")
     targets = _indices("targets", targets, C)
     if targets.shape != (N,):
         raise ValueError(f"targets must have shape (N,) with N = {N}, got shape {targets.shape}")

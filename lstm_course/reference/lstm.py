@@ -100,6 +100,7 @@ def lstm_step_backward(
     Returns:
         dx_t (B, D), dh_prev (B, H), dc_prev (B, H), and grads: a dict with the keys and shapes of params.
     """
+    validate.check_cache(cache, LSTMStepCache, "lstm_step_forward")
     x, h_prev, c_prev, i, f, g, o, tanh_c, p = cache
     dh, dc = validate.state_grads({"dh": dh, "dc": dc}, like=i)
     do = dh * tanh_c  # h = o * tanh(c)
@@ -165,7 +166,7 @@ def lstm_backward(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); (dh0, dc0): (B, H) each.
     """
-    steps = cache.steps
+    steps = validate.sequence_cache(cache, LSTMCache, LSTMStepCache, "lstm_forward")
     T, (B, H), dtype = len(steps), steps[0].i.shape, steps[0].i.dtype
     dout, (dh_next, dc_next) = validate.sequence_grads(SPEC, dout, (dh_T, dc_T), (T, B, H), dtype)
     dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)

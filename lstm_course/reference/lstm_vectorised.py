@@ -98,6 +98,7 @@ def lstm_backward_vectorised(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); (dh0, dc0): (B, H) each.
     """
+    validate.check_cache(cache, LSTMVectorisedCache, "lstm_forward_vectorised")
     x, h, c, gates, p = cache
     (T, B, D), H, dtype = x.shape, h.shape[2], h.dtype
     dout, (dh_T, dc_T) = validate.sequence_grads(SPEC, dout, (dh_T, dc_T), (T, B, H), dtype)

@@ -153,6 +153,7 @@ def multilayer_backward(
     Returns:
         dx: (T, B, D); grads: a flat dict with params' keys; dh0: (L*K, B, H), for the LSTM (dh0, dc0).
     """
+    validate.check_cache(cache, MultilayerCache, "multilayer_forward")
     cell, K, (T, B, H), caches = cache
     states, L = SPECS[cell].states, len(caches)
     given = {"h": dh_n, "c": dc_n}

@@ -38,6 +38,11 @@ def _check_grads(params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray])
     return out
 
 
+def _is_real(value: object) -> bool:
+    """A real number (NumPy's too), not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 class SGD:
     """Stochastic gradient descent with momentum, as torch.optim.SGD (no dampening, no Nesterov).
 
@@ -77,6 +82,8 @@ class Adam:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
+            raise ValueError(f"betas must be a pair of numbers (beta1, beta2) in [0, 1), got {betas!r}")
         if not lr > 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or not eps >= 0:  # NaN refused too
             raise ValueError(f"need lr > 0, 0 <= betas < 1, eps >= 0; got lr={lr}, betas={betas}, eps={eps}")
         self.params, self.lr, self.betas, self.eps = _check_params(params), lr, betas, eps

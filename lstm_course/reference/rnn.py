@@ -57,6 +57,7 @@ def rnn_step_backward(dh: np.ndarray, cache: RNNStepCache) -> tuple[np.ndarray, 
     Returns:
         dx_t (B, D), dh_prev (B, H), and grads: a dict with the same keys and shapes as params.
     """
+    validate.check_cache(cache, RNNStepCache, "rnn_step_forward")
     x, h_prev, h, p = cache
     (dh,) = validate.state_grads({"dh": dh}, like=h)
     da = dh * (1 - h * h)  # h = tanh(a)
@@ -107,7 +108,7 @@ def rnn_backward(
     Returns:
         dx: (T, B, D); grads: dict like params (summed over time); dh0: (B, H) dL/dh0.
     """
-    steps = cache.steps
+    steps = validate.sequence_cache(cache, RNNCache, RNNStepCache, "rnn_forward")
     T, (B, H), dtype = len(steps), steps[0].h.shape, steps[0].h.dtype
     dout, (dh_next,) = validate.sequence_grads(SPEC, dout, (dh_T,), (T, B, H), dtype)
     dx = np.empty((T, B, steps[0].x.shape[1]), dtype=dtype)

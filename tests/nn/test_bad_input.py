@@ -1,5 +1,8 @@
 """Bad input to RNN/LSTM/GRU: each gets a clear error naming the argument."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -158,3 +161,89 @@ def test_decoding_and_sampling_restore_train_mode_on_error(monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         lm.sample([1, 2], 3)
     assert lm.training
+
+
+# ---- issue 14, item 8: each reproducer gets a named error, or the behaviour of torch's packing -------------
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [np.array([5, 3, 2]), np.array([5, 3, 2], dtype=np.int32), [np.int64(5), np.int64(3), np.int64(2)]],
+    ids=["numpy-int64", "numpy-int32", "list-of-np-int64"],
+)
+def test_lengths_accept_what_torch_packing_accepts(module, lengths):
+    x = torch.randn(T, B, D)
+    expected, _ = module(x, lengths=torch.tensor([5, 3, 2]))
+    got, _ = module(x, lengths=lengths)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("lengths", [[2**70, 3, 2], np.array([2**63 - 1, 3, 2]), [-(2**70), 1, 1]])
+def test_huge_lengths_are_named(module, lengths):
+    with pytest.raises(ValueError, match=r"every entry of lengths must be in \[1, T=5\]"):
+        module(torch.randn(T, B, D), lengths=lengths)
+
+
+def test_meta_device_and_device_mismatch_are_named(module):
+    with pytest.raises(ValueError, match=r"input is on the meta device"):
+        module(torch.randn(T, B, D, device="meta"))
+    meta = type(module)(D, H, device="meta")
+    with pytest.raises(ValueError, match=r"the parameters are on the meta device"):
+        meta(torch.randn(T, B, D))
+    with pytest.raises(ValueError, match=r"LSTMCell: input is on the meta device"):
+        our.LSTMCell(D, H)(torch.randn(B, D, device="meta"))
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_non_finite_input_and_states_are_named(module, value):
+    x = torch.randn(T, B, D)
+    x[1, 2, 3] = value
+    with pytest.raises(ValueError, match=r"input must be finite"):
+        module(x)
+    h = torch.zeros(4, B, H)
+    h[0, 0, 0] = value
+    with pytest.raises(ValueError, match=r"(hx|h_0).* must be finite"):
+        module(torch.randn(T, B, D), (h, torch.zeros(4, B, H)) if module.mode == "LSTM" else h)
+    cell = our.LSTMCell(D, H)
+    with pytest.raises(ValueError, match=r"LSTMCell: hx\[1\] \(c\) must be finite"):
+        cell(torch.randn(B, D), (torch.zeros(B, H), torch.full((B, H), value)))
+
+
+def test_attention_refuses_mixed_dtypes_and_no_keys():
+    from lstm_course.nn.attention import AdditiveAttention, DotProductAttention
+
+    query, keys = torch.randn(2, 3, 4), torch.randn(2, 6, 4)
+    with pytest.raises(TypeError, match=r"DotProductAttention: keys has dtype torch.float32 but query"):
+        DotProductAttention()(query.double(), keys, keys)
+    with pytest.raises(TypeError, match=r"AdditiveAttention: query has dtype torch.float64"):
+        AdditiveAttention(4, 4, 5)(query.double(), keys.double(), keys.double())
+    for attention in (DotProductAttention(), AdditiveAttention(4, 4, 5)):
+        with pytest.raises(ValueError, match=r"keys must have shape \(B, Tk, Dk\) with Tk >= 1"):
+            attention(query, keys[:, :0], keys[:, :0])
+
+
+def test_seq2seq_refuses_out_of_range_ids_and_max_len_0():
+    from lstm_course.nn.seq2seq import Seq2Seq
+
+    model, src = Seq2Seq(5, 6, 8), torch.zeros(3, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"src token ids must be in \[0, 5\)"):
+        model(torch.tensor([[1, 2], [3, 9]]), torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"tgt_in token ids must be in \[0, 6\)"):
+        model(src, torch.full((2, 2), -1))
+    with pytest.raises(ValueError, match=r"max_len must be a positive int, got 0"):
+        model.greedy_decode(src, max_len=0, bos=0)
+    with pytest.raises(ValueError, match=r"bos must be a token id"):
+        model.greedy_decode(src, max_len=2, bos=6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"length": -3}, r"length must be an int >= 0, got -3"),
+        ({"length": 3, "temperature": math.nan}, r"temperature must be a finite number > 0, got nan"),
+        ({"length": 3, "temperature": 1e-300}, r"temperature=1e-300 is too small"),
+    ],
+)
+def test_charlm_sample_refuses_bad_length_and_temperature(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        our.CharLM(5, H).sample([1], **kwargs)

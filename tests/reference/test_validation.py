@@ -165,3 +165,117 @@ def test_extreme_inputs_stay_finite_without_warnings(cell, rng, dtype, scale):
     for array in [out, *final, dx, *grads.values(), *dinit]:
         assert np.all(np.isfinite(array))
         assert array.dtype == dtype
+
+
+# ---- issue 14, item 8: each reproducer gets a named error (or a defined result), never a raw one ----------
+
+
+def test_torch_tensor_that_requires_grad_is_refused_by_name(cell, setup):
+    """The reference takes NumPy arrays: a tensor that requires grad is a TypeError naming the argument."""
+    torch = pytest.importorskip("torch")
+    params, x = setup
+    with pytest.raises(TypeError, match=r"x is a torch tensor .*pass x\.detach\(\)\.cpu\(\)\.numpy\(\)"):
+        cells.sequence_forward(cell, torch.zeros(T, B, D, requires_grad=True), params)
+    weight = torch.zeros(params["weight_ih"].shape, requires_grad=True)
+    with pytest.raises(TypeError, match=r"params\['weight_ih'\] is a torch tensor"):
+        cells.sequence_forward(cell, x, params | {"weight_ih": weight})
+
+
+def test_single_cell_dicts_refuse_extra_keys(cell, setup):
+    params, x = setup
+    with pytest.raises(ValueError, match=r"params has keys \['extra'\] that a cell does not use"):
+        cells.sequence_forward(cell, x, params | {"extra": np.zeros(3)})
+
+
+def test_adam_betas_must_be_a_pair():
+    with pytest.raises(ValueError, match=r"betas must be a pair"):
+        ref.Adam({"w": np.zeros(3)}, betas=(0.9,))
+
+
+def test_losses_refuse_empty_input():
+    with pytest.raises(ValueError, match=r"pred must hold at least one entry"):
+        ref.mse_loss(np.zeros(0), np.zeros(0))
+    with pytest.raises(ValueError, match=r"logits must hold at least one row"):
+        ref.cross_entropy_loss(np.zeros((0, 3)), np.zeros(0, int))
+
+
+@pytest.mark.parametrize("function", [ref.softmax, ref.log_softmax])
+def test_softmax_over_an_empty_axis_is_empty(function):
+    out = function(np.zeros((2, 0)))
+    assert out.shape == (2, 0)
+    with pytest.raises(ValueError, match=r"axis must be in \[-2, 2\)"):
+        function(np.zeros((2, 3)), axis=2)
+
+
+@pytest.mark.parametrize("function", [ref.softmax, ref.log_softmax])
+@pytest.mark.parametrize("row", [[-np.inf, -np.inf], [np.inf, np.inf], [np.inf, 1.0], [np.nan, 0.0]])
+def test_softmax_refuses_non_finite_rows(function, row):
+    with pytest.raises(ValueError, match=r"x must be finite"):
+        function(np.array([row]))
+
+
+def test_softmax_of_range_spanning_input_is_exact_without_warning():
+    x = np.array([[-1e308, 1e308], [1e308, 1e308]])
+    np.testing.assert_array_equal(ref.softmax(x), [[0.0, 1.0], [0.5, 0.5]])
+    np.testing.assert_array_equal(ref.log_softmax(x)[:, 1], [0.0, -np.log(2)])
+
+
+@pytest.mark.parametrize(
+    ("backward", "made_by"),
+    [
+        (lambda c: ref.rnn_step_backward(np.zeros((B, H)), c), "RNNStepCache"),
+        (lambda c: ref.lstm_step_backward(np.zeros((B, H)), np.zeros((B, H)), c), "LSTMStepCache"),
+        (lambda c: ref.gru_step_backward(np.zeros((B, H)), c), "GRUStepCache"),
+        (lambda c: ref.rnn_backward(np.zeros((T, B, H)), c), "RNNCache"),
+        (lambda c: ref.lstm_backward(np.zeros((T, B, H)), c), "LSTMCache"),
+        (lambda c: ref.gru_backward(np.zeros((T, B, H)), c), "GRUCache"),
+        (lambda c: ref.lstm_backward_vectorised(np.zeros((T, B, H)), c), "LSTMVectorisedCache"),
+        (lambda c: ref.multilayer_backward(np.zeros((T, B, H)), c), "MultilayerCache"),
+        (lambda c: ref.dense_backward(np.zeros((B, H)), c), "DenseCache"),
+        (lambda c: ref.embedding_backward(np.zeros((B, H)), c), "EmbeddingCache"),
+        (lambda c: ref.dot_product_attention_backward(np.zeros((B, 1, H)), c), "DotProductAttentionCache"),
+        (lambda c: ref.additive_attention_backward(np.zeros((B, 1, H)), c), "AdditiveAttentionCache"),
+    ],
+)
+def test_a_wrong_cache_is_named(backward, made_by, rng):
+    x = rng.normal(size=(T, B, D))
+    other = "lstm" if made_by == "GRUCache" else "gru"
+    _, _, wrong = cells.sequence_forward(other, x, ref.init_params(other, D, H, rng))
+    with pytest.raises(TypeError, match=rf"cache must be the {made_by} that \w+ returns, got \w+"):
+        backward(wrong)
+    with pytest.raises(TypeError, match=rf"cache must be the {made_by}"):
+        backward((1, 2))
+
+
+def test_an_empty_sequence_cache_is_named():
+    with pytest.raises(TypeError, match=r"cache\.steps must be the non-empty list of LSTMStepCache"):
+        ref.lstm_backward(np.zeros((T, B, H)), ref.LSTMCache([]))
+
+
+@pytest.mark.parametrize("where", ["x", "h0", "weight_ih", "weight_hh", "bias_hh", "c0"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_one_non_finite_value_in_the_lstm_is_named(where, value, rng):
+    """The reproducer: one +inf in x, the weights or h0 gave a NaN dW_ih and a matmul warning."""
+    params = ref.init_params("lstm", D, H, rng)
+    arrays = {"x": rng.normal(size=(T, B, D)), "h0": np.zeros((B, H)), "c0": np.zeros((B, H)), **params}
+    arrays[where] = arrays[where].copy()
+    arrays[where].flat[1] = value
+    name = where if where in ("x", "h0", "c0") else rf"params\['{where}'\]"
+    with pytest.raises(ValueError, match=rf"{name} must be finite"):
+        ref.lstm_forward(arrays["x"], {k: arrays[k] for k in params}, arrays["h0"], arrays["c0"])
+
+
+def test_non_finite_incoming_gradients_are_named(cell, setup):
+    params, x = setup
+    out, _, cache = cells.sequence_forward(cell, x, params)
+    dout = np.ones_like(out)
+    dout[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"dout must be finite"):
+        cells.sequence_backward(cell, dout, cache)
+
+
+def test_a_gradient_too_large_for_float32_is_named(rng):
+    params = ref.init_params("rnn", D, H, rng, dtype=np.float32)
+    out, _, cache = ref.rnn_forward(rng.normal(size=(T, B, D)).astype(np.float32), params)
+    with pytest.raises(ValueError, match=r"dout holds values too large for float32"):
+        ref.rnn_backward(np.full((T, B, H), 1e300), cache)
