@@ -10,7 +10,7 @@ Layers, one way only (data flows down this list):
 - ``lstm_course.experiments``: the experiments the chapters run, as functions tests can run small.
 - ``lstm_course.plot``: figures; they take data and return an Axes, and train nothing.
 - ``lstm_course.checks``: exercise checks with feedback that names the mistake.
-- ``lstm_course.grading``: the exercise notebook builder and the grader (student code runs in its own process).
+- ``lstm_course.grading``: the exercise notebook builder and the grader (student code runs elsewhere).
 """
 
 __version__ = "0.1.0"
