@@ -15,10 +15,12 @@ class Row:
     submission: str
     exercise: str
     check: str
-    points: int
-    max_points: int
-    result: str  # pass | fail | timeout | not run | invalid
-    feedback: str
+    points: float
+    max_points: float
+    result: str  # pass | partial | fail | timeout | crash | not run | invalid | flag
+    feedback: str  # the first line: what is wrong
+    cases: str = ""  # passed/run, public and hidden together
+    details: str = ""  # the evidence, the case, the seed that reproduces it
 
 
 def write_results(rows: list[Row], out: Path) -> None:
