@@ -195,16 +195,18 @@ class Submission:
             self.process = self._start(command)
 
     def _start(self, command: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(
-            command,
-            cwd=self.workdir,
-            env=child_env(self.workdir),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=open(self.workdir / "sandbox.txt", "wb"),  # noqa: SIM115 - the child owns it
-            preexec_fn=lambda: _set_limits(self.limits),  # noqa: PLW1509 - no threads in the grader
-            start_new_session=True,
-        )
+        # the sandbox's own messages (bwrap's, Python's before the driver runs) go to sandbox.txt
+        with open(self.workdir / "sandbox.txt", "wb") as errors:
+            return subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=child_env(self.workdir),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                preexec_fn=lambda: _set_limits(self.limits),  # noqa: PLW1509 - no threads in the grader
+                start_new_session=True,
+            )
 
     def _died_at_once(self) -> bool:
         try:
