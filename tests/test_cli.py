@@ -1,4 +1,4 @@
-"""The ``lstm-course`` command: grading a class folder end to end (nbval), and checking the build."""
+"""The ``lstm-course`` command: grading a class folder end to end, checking one notebook, shards, and the build."""
 
 import csv
 import json
@@ -54,9 +54,11 @@ def test_grade_a_class_folder(class_folder: Path, tmp_path: Path, capsys: pytest
     table = {(Path(r["submission"]).name, r["check"]): r for r in rows}
     checks = ["sigmoid", "tanh_derivative", "softmax", "dense_forward", "dense_backward"]
     assert [table["alice_01_activations.ipynb", c]["result"] for c in checks] == ["pass"] * 5
-    assert table["alice_01_activations.ipynb", "sigmoid"]["points"] == 5
+    # five public cases and five hidden ones, a point each
+    assert table["alice_01_activations.ipynb", "sigmoid"]["points"] == 10
     bob = table["bob_01_activations.ipynb", "sigmoid"]
-    assert (bob["result"], bob["points"], bob["max_points"]) == ("fail", 0, 5)
+    # the extreme-values case fails in the public and the hidden round: partial credit
+    assert (bob["result"], bob["points"], bob["max_points"], bob["cases"]) == ("partial", 8, 10, "8/10")
     assert bob["feedback"].startswith("sigmoid overflows for extreme inputs (x = ±1000)")
     assert [table["bob_01_activations.ipynb", c]["result"] for c in checks[1:]] == ["pass"] * 4
     carol = table["carol_01_activations.ipynb", "tanh_derivative"]

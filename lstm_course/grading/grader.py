@@ -583,7 +583,7 @@ def grade(
     def done(k: int, rows: list[Row]) -> None:
         results[k] = rows
         print(f"[{sum(r is not None for r in results)}/{len(results)}] graded {jobs_list[k][1]}", flush=True)
-        write_results([row for rows in results if rows for row in rows], out)
+        write_results([row for rows in results if rows for row in rows], out, reports=False)
 
     if jobs <= 1 or len(jobs_list) <= 1:
         for k, job in enumerate(jobs_list):
