@@ -12,7 +12,7 @@ BOOK_FLAGS ?= -n -W --keep-going
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 
-.PHONY: book test lab exercises bench chromium clean
+.PHONY: book test lab exercises bench chromium sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,13 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: book chromium
+# The grader runs each submission under bwrap when it is installed (else with resource limits only).
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  echo "installing Debian's bubblewrap for the grader's sandbox"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
+
+test: book chromium sandbox
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # jupytext's server extension (enabled when jupytext is installed) serves book/*.md as notebooks; the settings

@@ -72,7 +72,9 @@ def shard(text: str) -> tuple[int, int]:
 
 def _grading_options(parser: argparse.ArgumentParser) -> None:
     """The options ``grade`` and ``check`` share, so a student's check is the instructor's grade."""
-    parser.add_argument("--timeout", type=seconds, default=120, metavar="SECONDS", help="limit per cell (120)")
+    parser.add_argument(
+        "--timeout", type=seconds, default=120, metavar="SECONDS", help="limit per cell (120)"
+    )
     parser.add_argument(
         "--total-timeout",
         type=seconds,

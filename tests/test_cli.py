@@ -1,4 +1,4 @@
-"""The ``lstm-course`` command: grading a class folder end to end, checking one notebook, shards, and the build."""
+"""The ``lstm-course`` command: grading a class folder, checking one notebook, shards, and the build."""
 
 import csv
 import json
@@ -184,7 +184,10 @@ def test_check_gives_a_student_the_graders_verdict(
     bob = class_folder / "bob_01_activations.ipynb"
     assert main(["check", str(bob), "--timeout", "10", "--out", str(tmp_path / "check")]) == 1
     printed = capsys.readouterr().out
-    assert "sigmoid overflows for extreme inputs" in printed and "reproduce with check_sigmoid(sigmoid, seed=" in printed
+    assert (
+        "sigmoid overflows for extreme inputs" in printed
+        and "reproduce with check_sigmoid(sigmoid, seed=" in printed
+    )
     assert "42/44 points, as the grader would give them" in printed
     assert main(["grade", str(bob), "--timeout", "10", "--out", str(tmp_path / "grade")]) == 1
     checked = json.loads((tmp_path / "check" / "grades.json").read_text(encoding="utf-8"))
@@ -210,4 +213,8 @@ def test_shards_graded_apart_merge_into_the_whole(class_folder: Path, tmp_path: 
     assert rows(tmp_path / "merged") == rows(whole) and len(rows(whole)) == 11
     assert all(rows(part) for part in parts)  # both shards got someone
     assert (tmp_path / "merged" / "summary.md").exists()
-    assert sorted(p.name for p in (tmp_path / "merged" / "feedback").iterdir()) == ["alice.md", "bob.md", "dave.md"]
+    assert sorted(p.name for p in (tmp_path / "merged" / "feedback").iterdir()) == [
+        "alice.md",
+        "bob.md",
+        "dave.md",
+    ]

@@ -29,7 +29,7 @@ from lstm_course.checks.success import success_line
 class CheckFailure(AssertionError):
     """A check found a mistake; the message's first line says which.
 
-    In Jupyter the failing cell shows only this message, without a traceback (IPython's ``_render_traceback_``).
+    In Jupyter the failing cell shows only this message, without a traceback (``_render_traceback_``).
     """
 
     def _render_traceback_(self) -> list[str]:
@@ -184,7 +184,7 @@ def shape_text(shape: tuple[int, ...], dims: str | None) -> str:
 
 
 #: Tolerances for float64 work: loose enough for a different but exact order of operations, tight enough that
-#: any mistake in the equations fails. Errors within ``FLOAT32`` are called float32 arithmetic in the feedback.
+#: any mistake in the equations fails. Errors within ``FLOAT32_*`` are named float32 arithmetic.
 RTOL, ATOL = 1e-5, 1e-7
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-3, 1e-5
 

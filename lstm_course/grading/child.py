@@ -3,19 +3,20 @@
 It is the only place student code runs. It talks to the grader over its stdin and stdout (``protocol``: JSON
 lines, arrays as ``.npy`` bytes, no pickle) and sends back only data:
 
-1. It reads its orders: the code cells to run, the reference helpers the exercise allows (e.g. ``sigmoid``), the
+1. It reads its orders: the code cells to run, the reference helpers the exercise allows (``sigmoid``), the
    course modules it may import (e.g. ``lstm_course.tasks``), and the names of the graded functions.
 2. Before any student code: it keeps the allowed helpers, then takes ``lstm_course.reference`` out of
-   ``sys.modules`` and puts a module holding only those helpers in its place; an import hook refuses the rest of
-   the answer key (and ``lstm_course.grading``); ``lstm_course.checks`` becomes stubs, so the notebook's import
-   cell still runs (the checks themselves run in the grader). The student's prints go to ``output.txt`` in the
-   work folder: the protocol has its own file descriptors.
+   ``sys.modules`` and puts a module holding only those helpers in its place; an import hook refuses the rest
+   of the answer key (and ``lstm_course.grading``); ``lstm_course.checks`` becomes stubs, so the notebook's
+   import cell still runs (the checks themselves run in the grader). The student's prints go to ``output.txt``
+   in the work folder: the protocol has its own file descriptors.
 3. It runs the cells in order, reporting the start and the end (or the error) of each.
 4. It reports, per graded function, whether it IS the answer key: a reference function itself, a function of a
    module under ``lstm_course.reference``, or code whose file lies in the package. The import hook can be
    undone by hostile code; this check reads the function object itself.
-5. It serves calls: the grader names a function and sends arguments; the child calls it and sends back the result,
-   the arguments afterwards (a check sees in-place edits), the warnings it raised, or the exception as text.
+5. It serves calls: the grader names a function and sends arguments; the child calls it and sends back the
+   result, the arguments afterwards (a check sees in-place edits), the warnings it raised, or the exception as
+   text.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ANSWER_KEY = "lstm_course.reference"
 
 
 class _StubLoader(importlib.abc.Loader):
-    """``lstm_course.checks`` and its modules in the child: every ``check_*`` is a function that does nothing."""
+    """``lstm_course.checks`` and its modules in the child: every ``check_*`` is a function doing nothing."""
 
     def create_module(self, spec: Any) -> types.ModuleType:
         module = types.ModuleType(spec.name)
@@ -78,7 +79,8 @@ class AnswerKeyGuard(importlib.abc.MetaPathFinder):
 
 
 def install_guard(allowed: list[str], modules: list[str]) -> tuple[AnswerKeyGuard, list[Any], str]:
-    """Keep the allowed helpers, hide the rest of the reference; return (guard, reference functions, package)."""
+    """Keep the allowed helpers, hide the rest of the reference; return (guard, reference functions,
+    package folder)."""
     import lstm_course
     import lstm_course.reference as real
 
@@ -132,7 +134,9 @@ def answer_key_use(name: str, fn: Any, reference_functions: list[Any], package_d
     module = getattr(fn, "__module__", None)
     if isinstance(module, str) and (module == ANSWER_KEY or module.startswith(ANSWER_KEY + ".")):
         return message
-    code = getattr(fn, "__code__", None) or getattr(getattr(type(fn), "__call__", None), "__code__", None)
+    # a callable object: the code of its class's __call__
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - reading the method, not testing callability
+    code = getattr(fn, "__code__", None) or getattr(call, "__code__", None)
     filename = getattr(code, "co_filename", "")
     if isinstance(filename, str) and os.path.realpath(filename).startswith(package_dir + os.sep):
         return f"{name} is code from the course package ({filename}), not yours: write your own"
@@ -145,7 +149,7 @@ def error_text(exc: BaseException) -> dict:
 
 
 def compile_cell(source: str, index: int) -> Any:
-    """A code cell compiled as Python; IPython syntax (``%magic``, ``!cmd``) is translated when IPython is here."""
+    """A code cell compiled as Python; IPython syntax (``%magic``, ``!cmd``) is translated by IPython."""
     try:
         return compile(source, f"<cell {index + 1}>", "exec")
     except SyntaxError:

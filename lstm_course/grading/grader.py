@@ -2,15 +2,17 @@
 
 For each submission the grader
 
-1. reads the file once (a file that is not a notebook is reported as such) and finds its exercise (the notebook's
-   ``lstm_course.exercise`` metadata, else ``NN_topic`` in its file name; a disagreement is flagged);
+1. reads the file once (a file that is not a notebook is reported as such) and finds its exercise (the
+   notebook's ``lstm_course.exercise`` metadata, else ``NN_topic`` in its file name; a disagreement is
+   flagged);
 2. copies it into a fresh work folder and starts ``lstm_course.grading.child`` there, in its sandbox
    (``grading.sandbox``: bwrap when present, resource limits always). The child runs the student's code cells,
    not the check cells, with the answer key hidden;
-3. runs each of the course's checks HERE, on the student's functions as ``RemoteFunction`` s: the check draws its
-   inputs in this process, the child calls the student's function on them and sends back the outputs as data,
-   and the verdict, the diagnosis (``checks.mistakes``) and the points are computed here. Monkeypatching numpy
-   or the checks in the student's process, redefining a check, or writing a file has nothing to hit;
+3. runs each of the course's checks HERE, on the student's functions as ``RemoteFunction`` objects: the check
+   draws its inputs in this process, the child calls the student's function on them and sends back the outputs
+   as data, and the verdict, the diagnosis (``checks.mistakes``) and the points are computed here.
+   Monkeypatching numpy or the checks in the student's process, redefining a check, or writing a file has
+   nothing to hit;
 4. scores each case: the public cases the notebook runs, with a fresh seed, then ``hidden_rounds`` more rounds
    with other seeds that only the grader runs. Points per case come from ``exercises/weights/NN_topic.toml``
    (default one point a case);
@@ -18,8 +20,8 @@ For each submission the grader
    is the answer key.
 
 Results go to ``grades.csv``, ``grades.json``, one Markdown feedback file per student and a class summary
-(``grading.report``), rewritten after every submission. ``--jobs`` grades in parallel, ``--shard i/n`` grades a
-deterministic part of the class.
+(``grading.report``), rewritten after every submission. ``--jobs`` grades in parallel, ``--shard i/n`` grades
+a deterministic part of the class.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import tomllib
 from nbformat import NotebookNode
 
 from lstm_course.checks.harness import CheckCases, Feedback, collect_cases, fresh_seed
@@ -90,7 +92,7 @@ class CanonicalCheck:
 
 @dataclass
 class Exercise:
-    """One exercise, read once from its committed student notebook (later edits of the file change nothing)."""
+    """One exercise, read once from its committed student notebook: later edits of the file change nothing."""
 
     name: str
     checks: list[CanonicalCheck]
@@ -103,7 +105,11 @@ class Exercise:
 def check_call(cell: NotebookNode) -> tuple[str, list[str]]:
     """``check_lstm_backward(lstm_forward, lstm_backward)`` -> (the check, the names of its arguments)."""
     for node in ast.walk(ast.parse(cell.source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.startswith("check_")
+        ):
             return node.func.id, [arg.id for arg in node.args if isinstance(arg, ast.Name)]
     raise ValueError(f"check cell {cell.get('id')} calls no check_*")
 
@@ -284,8 +290,15 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def check_row(label: str, exercise: str, check: CanonicalCheck, results: list[CaseResult], points: float,
-              maximum: float, call: str | None) -> Row:
+def check_row(
+    label: str,
+    exercise: str,
+    check: CanonicalCheck,
+    results: list[CaseResult],
+    points: float,
+    maximum: float,
+    call: str | None,
+) -> Row:
     """The row of one scored check: pass, partial or fail, the first failing case's feedback first."""
     public = sum(not r.hidden for r in results)
     passed = sum(r.passed for r in results)
@@ -305,8 +318,9 @@ def check_row(label: str, exercise: str, check: CanonicalCheck, results: list[Ca
         if part
     )
     result = "partial" if points > 0 else "fail"
-    return Row(label, exercise, check.name, _number(points), _number(maximum), result, first.feedback, cases,
-               details)
+    return Row(
+        label, exercise, check.name, _number(points), _number(maximum), result, first.feedback, cases, details
+    )
 
 
 @dataclass
@@ -323,7 +337,12 @@ class Run:
 
 
 def start_run(
-    label: str, exercise: Exercise, cells: list[list], workdir: Path, options: Options, deadline: float,
+    label: str,
+    exercise: Exercise,
+    cells: list[list],
+    workdir: Path,
+    options: Options,
+    deadline: float,
     hidden: list[Path],
 ) -> Run:
     """Start the submission's process and run its code cells; every error or stop becomes a row."""
@@ -346,7 +365,9 @@ def start_run(
                 text = f"{error['type']}: {error['message']}".strip().rstrip(":")
                 if error["type"] == "MemoryError":
                     text += f" (out of memory: the limit is {options.limits.memory / 2**30:g} GiB)"
-                rows.append(Row(label, exercise.name, f"cell {current + 1} (not a check)", 0, 0, "fail", text))
+                rows.append(
+                    Row(label, exercise.name, f"cell {current + 1} (not a check)", 0, 0, "fail", text)
+                )
             elif message.get("event") == "ready":
                 break
     except SubmissionTimedOut:
@@ -370,7 +391,12 @@ def start_run(
 
 
 def grade_loaded(
-    data: bytes, label: str, path: Path, exercises: dict[str, Exercise], workdir: Path, options: Options,
+    data: bytes,
+    label: str,
+    path: Path,
+    exercises: dict[str, Exercise],
+    workdir: Path,
+    options: Options,
     hidden: list[Path] | None = None,
 ) -> list[Row]:
     """Grade one submission from its bytes (read once, before any submission ran)."""
@@ -428,7 +454,9 @@ def grade_loaded(
                 run.submission.kill()
                 over = time.monotonic() >= deadline
                 if over:
-                    stopped = f"not run: the notebook passed the overall limit of {options.notebook_timeout:g} s"
+                    stopped = (
+                        f"not run: the notebook passed the overall limit of {options.notebook_timeout:g} s"
+                    )
                 elif restarts >= MAX_RESTARTS:
                     stopped = f"not run: the notebook's process stopped {restarts + 1} times"
                 else:
@@ -455,7 +483,9 @@ def _grade_check(
         if name in run.key:
             return Row(label, exercise.name, check.name, 0, maximum, "fail", run.key[name] + ": 0 points")
         if any(b.rsplit(".", 1)[-1] == name for b in run.blocked):
-            text = f"{name} was imported from lstm_course.reference (the answer key), which is not allowed here"
+            text = (
+                f"{name} was imported from lstm_course.reference (the answer key), which is not allowed here"
+            )
             return Row(label, exercise.name, check.name, 0, maximum, "fail", text + ": 0 points")
         if name not in run.functions:
             text = f"{name} is not defined: define it (did the cell that defines it fail?)"
@@ -483,7 +513,9 @@ def _grade_check(
 
 def load_exercises(exercises_dir: Path) -> dict[str, Exercise]:
     """Every exercise of the folder, read now."""
-    return {p.stem: load_exercise(exercises_dir, p.stem) for p in sorted(exercises_dir.glob("[0-9][0-9]_*.ipynb"))}
+    return {
+        p.stem: load_exercise(exercises_dir, p.stem) for p in sorted(exercises_dir.glob("[0-9][0-9]_*.ipynb"))
+    }
 
 
 def grade_notebook(
@@ -554,7 +586,8 @@ def grade(
     jobs: int = 1,
     shard: tuple[int, int] | None = None,
 ) -> list[Row]:
-    """Grade every submission under ``paths`` (``jobs`` at a time); write the results into ``out`` as they come.
+    """Grade every submission under ``paths``, ``jobs`` at a time; write the results into ``out`` as they
+    come.
 
     Every submission and every exercise notebook is read before any student code runs; the submissions are
     hashed before and after, and a file that changed meanwhile is flagged (it was graded as first read).
@@ -630,7 +663,12 @@ def run_nbval(
     ]
     env = {**os.environ, ENV: str(log.resolve())}
     proc = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:

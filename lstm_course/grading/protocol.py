@@ -1,4 +1,4 @@
-"""Data only, between the grader and a submission's process: one JSON object a line, arrays as ``np.save`` bytes.
+"""Data only, between the grader and a submission's process: one JSON object a line, arrays as ``.npy`` bytes.
 
 Nothing here ever unpickles: arrays are written with ``np.save(allow_pickle=False)`` and read with
 ``np.load(allow_pickle=False)``, so what a submission sends back can only be data. Every value is tagged:

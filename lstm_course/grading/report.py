@@ -1,5 +1,7 @@
-"""The grade table: one row per check, written as CSV and JSON, one Markdown feedback file per student, a class
-summary, and an aligned text table for the terminal. Shards' results merge by concatenating their rows."""
+"""The grade table: one row per check, written as CSV and JSON, one Markdown feedback file per student, a
+class summary, and an aligned text table for the terminal. Shards' results merge by concatenating their
+rows.
+"""
 
 from __future__ import annotations
 
@@ -108,8 +110,16 @@ def feedback_markdown(student: str, rows: list[Row]) -> str:
 def summary_markdown(rows: list[Row], top: int = 10) -> str:
     """The class summary: per check the distribution of scores, then the most common diagnosed mistakes."""
     graded = [r for r in rows if float(r.max_points) > 0]
-    lines = ["# Class summary", "", f"{len({r.submission for r in rows})} submissions, {len(graded)} checks graded.", ""]
-    lines += ["| exercise | check | submissions | full marks | partial | zero | mean |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Class summary",
+        "",
+        f"{len({r.submission for r in rows})} submissions, {len(graded)} checks graded.",
+        "",
+    ]
+    lines += [
+        "| exercise | check | submissions | full marks | partial | zero | mean |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key in dict.fromkeys((r.exercise, r.check) for r in graded):
         mine = [r for r in graded if (r.exercise, r.check) == key]
         fractions = [float(r.points) / float(r.max_points) for r in mine]
@@ -117,7 +127,8 @@ def summary_markdown(rows: list[Row], top: int = 10) -> str:
         zero = sum(f == 0 for f in fractions)
         mean = sum(fractions) / len(fractions)
         lines.append(
-            f"| {key[0]} | {key[1]} | {len(mine)} | {full} | {len(mine) - full - zero} | {zero} | {mean:.0%} |"
+            f"| {key[0]} | {key[1]} | {len(mine)} | {full} | {len(mine) - full - zero} | {zero} "
+            f"| {mean:.0%} |"
         )
     mistakes = Counter(
         (r.check, r.feedback) for r in rows if r.result not in ("pass", "not run") and r.feedback

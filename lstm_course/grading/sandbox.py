@@ -1,10 +1,10 @@
-"""Start a submission's process in its sandbox, and talk to it: ``Submission.call`` looks like calling a function.
+"""Start a submission's process in its sandbox and talk to it: ``Submission.call`` is like calling a function.
 
 The process (``lstm_course.grading.child``) runs in a fresh work folder, under
 
-- ``bwrap`` (Debian's ``bubblewrap``) when it is installed and starts: the whole file system read-only, a fresh
-  ``/tmp``, the grader's other work folders hidden, only the work folder writable, no network, its own process
-  tree; it dies with the grader;
+- ``bwrap`` (Debian's ``bubblewrap``) when it is installed and starts: the whole file system read-only, a
+  fresh ``/tmp``, the grader's other work folders hidden, only the work folder writable, no network, its own
+  process tree; it dies with the grader;
 - ``setrlimit`` always: address space (``Limits.memory``), CPU seconds, processes, file size.
 
 Where bwrap is missing or fails to start (or ``LSTM_COURSE_SANDBOX=rlimits``), only the limits apply, and
@@ -224,7 +224,7 @@ class Submission:
             raise SubmissionCrashed(self.crash_text()) from None
 
     def receive(self) -> dict:
-        """The next message; SubmissionTimedOut past ``deadline``, SubmissionCrashed when the process ended."""
+        """The next message; SubmissionTimedOut past ``deadline``, SubmissionCrashed if the process ended."""
         stdout = self.process.stdout
         while b"\n" not in self.buffer:
             left = self.deadline - time.monotonic()
@@ -261,7 +261,9 @@ class Submission:
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         """Call the submission's ``name``; its exception is raised here again, by name, as data."""
-        self.send({"op": "call", "fn": name, "args": protocol.encode(args), "kwargs": protocol.encode(kwargs)})
+        self.send(
+            {"op": "call", "fn": name, "args": protocol.encode(args), "kwargs": protocol.encode(kwargs)}
+        )
         reply = self.receive()
         if "error" in reply:
             raise _remote_exception(reply["error"])

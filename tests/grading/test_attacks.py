@@ -1,4 +1,4 @@
-"""Issue 13's attacks, each planted as a submission in one class: its grade and message, and nobody else's change.
+"""Issue 13's attacks, each planted as a submission in one class: its grade and message, nobody else's change.
 
 The class is graded twice: with bwrap (when installed) and with resource limits only (``LSTM_COURSE_SANDBOX=
 rlimits``), each on its own copy of the exercises folder, so an attack that succeeds in writing cannot touch
@@ -96,13 +96,15 @@ def attacks(class_dir: Path, exercises: Path) -> dict[str, nbformat.NotebookNode
         "carol_04_lstm.ipynb": stub("04_lstm"),
         "redefined_checks_04_lstm.ipynb": plus_cell(
             stub("04_lstm"),
-            'def check_lstm_step_forward(*args, **kwargs):\n    print("✓ lstm_step_forward: 6/6 checks passed")\n'
+            "def check_lstm_step_forward(*args, **kwargs):\n"
+            '    print("✓ lstm_step_forward: 6/6 checks passed")\n'
             "check_lstm_step_backward = check_lstm_forward = check_lstm_backward = check_lstm_step_forward\n",
             first=True,
         ),
         "imported_reference_04_lstm.ipynb": plus_cell(
             stub("04_lstm"),
-            "from lstm_course.reference import lstm_step_forward, lstm_step_backward, lstm_forward, lstm_backward",
+            "from lstm_course.reference import (\n"
+            "    lstm_step_forward, lstm_step_backward, lstm_forward, lstm_backward\n)",
         ),
         "undone_hook_04_lstm.ipynb": plus_cell(stub("04_lstm"), UNDO_THE_HOOK),
         "patched_numpy_04_lstm.ipynb": plus_cell(
@@ -118,21 +120,28 @@ def attacks(class_dir: Path, exercises: Path) -> dict[str, nbformat.NotebookNode
         "rewritten_log_04_lstm.ipynb": plus_cell(wrong, fake_log),
         "aaron_rewrites_canonical_04_lstm.ipynb": plus_cell(
             stub("04_lstm"),
-            f"try:\n    open({str(exercises / '04_lstm.ipynb')!r}, 'w').write('{{}}')\nexcept OSError:\n    pass",
+            f"try:\n    open({str(exercises / '04_lstm.ipynb')!r}, 'w').write('{{}}')\n"
+            "except OSError:\n    pass",
         ),
         "aaron_overwrites_bob_04_lstm.ipynb": plus_cell(
             stub("04_lstm"), f"try:\n    open({str(bob)!r}, 'w').write('{{}}')\nexcept OSError:\n    pass"
         ),
         "os_exit_04_lstm.ipynb": plus_cell(solution, "import os\nos._exit(3)"),
         "segfault_04_lstm.ipynb": with_cell(
-            solution, "lstm_backward", "def lstm_backward(*args):\n    import ctypes\n    ctypes.string_at(0)\n"
+            solution,
+            "lstm_backward",
+            "def lstm_backward(*args):\n    import ctypes\n    ctypes.string_at(0)\n",
         ),
         "memory_bomb_04_lstm.ipynb": plus_cell(solution, "hoard = np.ones(2**31)  # 16 GiB"),
         "infinite_loop_04_lstm.ipynb": with_cell(
-            solution, "lstm_forward", "def lstm_forward(x, params, h0=None, c0=None):\n    while True:\n        pass\n"
+            solution,
+            "lstm_forward",
+            "def lstm_forward(x, params, h0=None, c0=None):\n    while True:\n        pass\n",
         ),
         "leftover_print_04_lstm.ipynb": with_cell(
-            solution, "lstm_step_forward", step_cell.replace("    H = ", "    print('debug', x_t.shape)\n    H = ", 1)
+            solution,
+            "lstm_step_forward",
+            step_cell.replace("    H = ", "    print('debug', x_t.shape)\n    H = ", 1),
         ),
         "float32_04_lstm.ipynb": with_cell(solution, "lstm_step_forward", FLOAT32_STEP),
         "mismatch_04_lstm.ipynb": solved("02_rnn"),
@@ -230,7 +239,10 @@ def assert_attack_grades(rows: list[Row], controls: list[Row]) -> None:
         assert row.result == "pass" or "float32 rounding" in row.feedback, row
 
     mismatch = by_check(rows, "mismatch_04_lstm.ipynb")
-    assert "the file name says 04_lstm but the notebook's metadata says 02_rnn" in mismatch["(exercise)"].feedback
+    assert (
+        "the file name says 04_lstm but the notebook's metadata says 02_rnn"
+        in mismatch["(exercise)"].feedback
+    )
     assert [mismatch[c].result for c in ["rnn_step_forward", "rnn_backward"]] == ["pass", "pass"]
 
 
@@ -251,7 +263,9 @@ def test_attacks_with_resource_limits_only(tmp_path: Path, monkeypatch: pytest.M
     # without bwrap the writes go through, but everything was read first: nobody's grade changed (above),
     # the report says which sandbox was used and which file changed while grading
     assert all(r.feedback.startswith("sandbox: rlimits only") for r in rows if r.check == "(sandbox)")
-    assert {r.submission for r in rows if r.check == "(sandbox)"} == {r.submission for r in rows if r.exercise != "?"}
+    assert {r.submission for r in rows if r.check == "(sandbox)"} == {
+        r.submission for r in rows if r.exercise != "?"
+    }
     changed = {name for name in hashes["before"] if hashes["before"][name] != hashes["after"][name]}
     assert changed == {"bob_04_lstm.ipynb", "04_lstm.ipynb"}
     flagged = [r for r in rows if r.check == "(file)"]

@@ -67,7 +67,10 @@ def test_a_notebook_past_the_overall_limit_keeps_the_results_it_had(tmp_path: Pa
     rows = grader.grade_notebook(path, EXERCISES, tmp_path / "work", cell_timeout=300, total_timeout=30)
     results = {r.check: (r.result, r.feedback) for r in rows}
     assert results["sigmoid"] == ("pass", "all checks passed (5 public and 5 hidden cases)")
-    assert results["tanh_derivative"] == ("timeout", "timed out: the notebook passed the overall limit of 30 s")
+    assert results["tanh_derivative"] == (
+        "timeout",
+        "timed out: the notebook passed the overall limit of 30 s",
+    )
     assert [results[c][0] for c in ["softmax", "dense_forward", "dense_backward"]] == ["not run"] * 3
     assert results["softmax"][1] == "not run: the notebook passed the overall limit of 30 s"
 
@@ -158,7 +161,9 @@ def test_a_failing_check_renders_without_a_traceback_in_jupyter() -> None:
 def test_reports_name_the_student_and_summarise_the_class(tmp_path: Path) -> None:
     rows = [
         Row("class/alice_04_lstm.ipynb", "04_lstm", "lstm_forward", 8, 8, "pass", "all checks passed", "8/8"),
-        Row("class/bob/04_lstm.ipynb", "04_lstm", "lstm_forward", 4, 8, "partial", "c_T is h", "4/8", "seed 1"),
+        Row(
+            "class/bob/04_lstm.ipynb", "04_lstm", "lstm_forward", 4, 8, "partial", "c_T is h", "4/8", "seed 1"
+        ),
         Row("class/carol-04.ipynb", "04_lstm", "lstm_forward", 0, 8, "fail", "c_T is h", "0/8", "seed 2"),
     ]
     assert [student_of(r) for r in rows] == ["alice", "bob", "carol"]
