@@ -4,7 +4,8 @@ The class: ``--students`` students, each with one notebook per exercise. Two in 
 one in six a solution with its last graded function left unfinished (its cell taken from the student notebook:
 a mistake the checks see quickly), one in six the untouched student notebook. Each exercise's notebooks are
 graded as one run of ``grader.grade`` with ``--jobs``; the wall time per exercise is extrapolated linearly to
-``--class-size`` students. The issue's target: 200 students x 5 exercises in at most 25 minutes on 2 cores.
+``--class-size`` students. So is the CPU time (the grader's and every submission process's): divided by
+``--jobs``, it is what the wall time would be on ``--jobs`` quiet cores, whatever else the machine runs now. The issue's target: 200 students x 5 exercises in at most 25 minutes on 2 cores.
 
     .venv/bin/python bench/bench_grading.py                      # 6 students, --jobs 2 (a few minutes)
     .venv/bin/python bench/bench_grading.py --students 12 --exercises 01 02 03 04
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -53,6 +55,12 @@ def build_class(folder: Path, names: list[str], students: int) -> dict[str, Path
     return folders
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of every child it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=6)
@@ -64,26 +72,30 @@ def main() -> None:
     names = [p.stem for p in sorted(EXERCISES.glob("[0-9][0-9]_*.ipynb")) if p.stem[:2] in args.exercises]
     print(f"{args.students} students x {len(names)} exercises, --jobs {args.jobs}, {os.cpu_count()} CPUs")
     options = grader.Options(cell_timeout=300, hidden_rounds=args.hidden_rounds)
-    total = 0.0
+    total = total_cpu = 0.0
     with tempfile.TemporaryDirectory() as scratch:
         folders = build_class(Path(scratch) / "class", names, args.students)
         for name, folder in folders.items():
+            cpu_start = _cpu_seconds()
             start = time.perf_counter()
             rows = grader.grade(
                 [folder], EXERCISES, Path(scratch) / "out" / name, options=options, jobs=args.jobs
             )
             seconds = time.perf_counter() - start
+            cpu = _cpu_seconds() - cpu_start
             total += seconds
+            total_cpu += cpu
             passed = sum(r.result == "pass" for r in rows)
             print(
                 f"{name:16s} {seconds:7.1f} s for {args.students} "
                 f"({seconds / args.students:5.2f} s a student), "
-                f"{passed}/{len(rows)} checks passed"
+                f"{cpu:7.1f} CPU s, {passed}/{len(rows)} checks passed"
             )
     scale = args.class_size / args.students
     print(
         f"class of {args.class_size} x {len(names)} exercises, --jobs {args.jobs}: about "
-        f"{total * scale / 60:.1f} minutes (target for 5 exercises on 2 cores: 25)"
+        f"{total * scale / 60:.1f} minutes of wall time here, {total_cpu * scale / args.jobs / 60:.1f} minutes "
+        f"on {args.jobs} quiet cores (CPU time / jobs); target for 5 exercises on 2 cores: 25"
     )
 
 

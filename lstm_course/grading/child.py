@@ -252,6 +252,7 @@ def main() -> None:
     os.dup2(output, 1)
     os.dup2(output, 2)
     driver = Driver(reader, writer)
+    driver.send({"event": "hello"})
     orders = protocol.loads(reader.readline(protocol.MAX_LINE))
     guard, reference_functions, package_dir = install_guard(orders["allowed"], orders["modules"])
     driver.run_cells(orders["cells"])

@@ -190,9 +190,22 @@ class Submission:
         prefix = bwrap_prefix(workdir, hidden or [])
         self.sandbox = "bwrap" if prefix else "rlimits only (bwrap is not installed or was switched off)"
         self.process = self._start((prefix or []) + command)
-        if prefix and self._died_at_once():
-            self.sandbox = "rlimits only (bwrap failed to start)"
+        if not self._said_hello() and prefix:
+            self.kill()
+            self.sandbox = "rlimits only (bwrap failed to start: see bwrap-failed.txt)"
+            (workdir / "sandbox.txt").rename(workdir / "bwrap-failed.txt")
             self.process = self._start(command)
+            self._said_hello()
+
+    def _said_hello(self) -> bool:
+        """Whether the driver started and greeted (False: the process ended first, e.g. bwrap failed)."""
+        self.deadline = time.monotonic() + 60
+        try:
+            return self.receive().get("event") == "hello"
+        except (SubmissionCrashed, SubmissionTimedOut):
+            return False
+        finally:
+            self.deadline = float("inf")
 
     def _start(self, command: list[str]) -> subprocess.Popen:
         # the sandbox's own messages (bwrap's, Python's before the driver runs) go to sandbox.txt
@@ -207,14 +220,6 @@ class Submission:
                 preexec_fn=lambda: _set_limits(self.limits),  # noqa: PLW1509 - no threads in the grader
                 start_new_session=True,
             )
-
-    def _died_at_once(self) -> bool:
-        try:
-            self.process.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            return False
-        text = (self.workdir / "sandbox.txt").read_text(encoding="utf-8", errors="replace")
-        return "bwrap" in text
 
     def send(self, message: dict) -> None:
         try:
@@ -275,20 +280,30 @@ class Submission:
         return protocol.decode(reply["ok"])
 
     def kill(self) -> None:
+        """Stop the process now (its whole process group) and close the pipes to it."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.process.wait()
+        self._close_pipes()
 
-    def close(self) -> None:
+    def _close_pipes(self) -> None:
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()  # type: ignore[union-attr]
             except OSError:
                 pass
+
+    def close(self) -> None:
+        """End the session: the driver leaves at the end of its input; kill it if it does not."""
+        try:
+            self.process.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            self.kill()
+            pass
+        self.kill()

@@ -172,3 +172,23 @@ def test_reports_name_the_student_and_summarise_the_class(tmp_path: Path) -> Non
     assert "| 2 | lstm_forward | c_T is h |" in (tmp_path / "summary.md").read_text()
     bob = (tmp_path / "feedback" / "bob.md").read_text()
     assert "## 04_lstm: 4/8 points" in bob and "seed 1" in bob
+
+
+def test_a_bwrap_that_fails_to_start_falls_back_to_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = ["/bin/sh", "-c", "echo 'bwrap: setting up uid map: Permission denied' >&2; exit 1"]
+    monkeypatch.setattr(sandbox, "bwrap_prefix", lambda workdir, hidden: failing)
+    submission = sandbox.Submission(tmp_path, sandbox.Limits())
+    try:
+        assert submission.sandbox == "rlimits only (bwrap failed to start: see bwrap-failed.txt)"
+        assert "Permission denied" in (tmp_path / "bwrap-failed.txt").read_text()
+        submission.deadline = float("inf")
+        submission.send(
+            {"cells": [[0, "def f(x):\n    return x * 2"]], "allowed": [], "modules": [], "graded": []}
+        )
+        events = [submission.receive()["event"] for _ in range(3)]
+        assert events == ["start", "done", "ready"]
+        assert np.array_equal(submission.call("f", (np.ones(2),), {}), np.full(2, 2.0))
+    finally:
+        submission.close()
