@@ -5,8 +5,8 @@ one in six a solution with its last graded function left unfinished (its cell ta
 a mistake the checks see quickly), one in six the untouched student notebook. Each exercise's notebooks are
 graded as one run of ``grader.grade`` with ``--jobs``; the wall time per exercise is extrapolated linearly to
 ``--class-size`` students. So is the CPU time (the grader's and every submission process's): divided by
-``--jobs``, it is what the wall time would be on ``--jobs`` quiet cores, whatever else the machine runs now. The issue's target: 200 students x 5
-exercises in at most 25 minutes on 2 cores.
+``--jobs``, it is what the wall time would be on ``--jobs`` quiet cores, whatever else the machine runs now.
+The issue's target: 200 students x 5 exercises in at most 25 minutes on 2 cores.
 
     .venv/bin/python bench/bench_grading.py                      # 6 students, --jobs 2 (a few minutes)
     .venv/bin/python bench/bench_grading.py --students 12 --exercises 01 02 03 04
@@ -96,7 +96,8 @@ def main() -> None:
     print(
         f"class of {args.class_size} x {len(names)} exercises, --jobs {args.jobs}: about "
         f"{total * scale / 60:.1f} minutes of wall time here, "
-        f"{total_cpu * scale / args.jobs / 60:.1f} minutes on {args.jobs} quiet cores (CPU time / jobs); target for 5 exercises on 2 cores: 25"
+        f"{total_cpu * scale / args.jobs / 60:.1f} minutes on {args.jobs} quiet cores (CPU time / jobs); "
+        "target for 5 exercises on 2 cores: 25"
     )
 
 

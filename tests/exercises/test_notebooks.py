@@ -120,6 +120,7 @@ def test_the_grader_gives_every_solution_full_marks_and_every_stub_none(
     rows = grader.grade([tmp_path / "class"], exercises_dir, tmp_path / "out", options=options, jobs=2)
     solutions = [r for r in rows if "/solution_" in r.submission]
     stubs = [r for r in rows if "/stub_" in r.submission]
-    assert len(solutions) == len(stubs) == sum(len(grader.load_exercise(exercises_dir, n).checks) for n in built)
+    checks = sum(len(grader.load_exercise(exercises_dir, name).checks) for name in built)
+    assert len(solutions) == len(stubs) == checks
     assert [r for r in solutions if r.result != "pass" or r.points != r.max_points] == []
     assert [r for r in stubs if r.points != 0 or not r.feedback.startswith("not done yet")] == []
