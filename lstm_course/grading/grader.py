@@ -605,7 +605,8 @@ def grade(
         except OSError as exc:
             read.append((b"", label, path))
             print(f"cannot read {label}: {exc}", file=sys.stderr)
-    hidden = [out / "work"]
+    # other submissions' work folders, and the solutions in the exercise sources, are invisible to a submission
+    hidden = [out / "work", exercises_dir / "source"]
     jobs_list = [
         (data, label, path, exercises, out / "work" / f"{k + 1:03d}", options, hidden)
         for k, (data, label, path) in enumerate(read)
