@@ -8,9 +8,9 @@ graded as one run of ``grader.grade`` with ``--jobs``; the wall time per exercis
 ``--jobs``, it is what the wall time would be on ``--jobs`` quiet cores, whatever else the machine runs now.
 The issue's target: 200 students x 5 exercises in at most 25 minutes on 2 cores.
 
-CPU time reaches this process only from the processes it waits for, and bwrap's sandboxed process is not one of
-them, so by default the class is graded with ``--sandbox rlimits`` (the same driver without bwrap; starting one
-under bwrap takes the same wall time, about 0.3 s of CPU).
+CPU time reaches this process only from the processes it waits for, and bwrap's sandboxed process is not one
+of them, so by default the class is graded with ``--sandbox rlimits`` (the same driver without bwrap; starting
+one under bwrap takes the same wall time, about 0.3 s of CPU).
 
     .venv/bin/python bench/bench_grading.py                      # 6 students, --jobs 2 (a few minutes)
     .venv/bin/python bench/bench_grading.py --students 12 --exercises 01 02 03 04
