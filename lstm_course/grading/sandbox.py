@@ -31,7 +31,7 @@ import numpy as np
 import lstm_course
 from lstm_course.grading import protocol
 
-#: Set to ``rlimits`` to skip bwrap (the fallback, e.g. to test it), or ``bwrap`` to require it.
+#: Set to ``rlimits`` to skip bwrap (the fallback, e.g. to test it); anything else uses bwrap when installed.
 SANDBOX_ENV = "LSTM_COURSE_SANDBOX"
 
 
