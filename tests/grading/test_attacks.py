@@ -236,7 +236,9 @@ def assert_attack_grades(rows: list[Row], controls: list[Row]) -> None:
     float32 = by_check(rows, "float32_04_lstm.ipynb")
     for check in checks:
         row = float32[check]
-        assert row.result == "pass" or "float32 rounding" in row.feedback, row
+        # float32 is a fair answer: it passes, or (rarely, at saturated gates) the feedback or its evidence
+        # says the error is float32 rounding
+        assert row.result == "pass" or "float32 rounding" in row.feedback + row.details, row
 
     mismatch = by_check(rows, "mismatch_04_lstm.ipynb")
     assert (
