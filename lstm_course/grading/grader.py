@@ -53,6 +53,12 @@ from lstm_course.checks.success import SUCCESS_LINE
 from lstm_course.grading.nbval_plugin import ENV
 from lstm_course.grading.notebooks import is_check_cell
 from lstm_course.grading.report import Row, write_results
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the weights are read from JSON files only
+    tomllib = None  # type: ignore[assignment]
+
 from lstm_course.grading.sandbox import (
     Limits,
     RemoteFunction,
@@ -132,7 +138,7 @@ def read_weights(exercises_dir: Path, name: str) -> dict[str, dict[str, float]]:
     """``exercises/weights/NN_topic.toml`` (or ``.json``): per check ``public``, ``hidden`` (points per case)
     and ``hidden_rounds``; missing: one point a case."""
     folder = exercises_dir / "weights"
-    if (folder / f"{name}.toml").exists():
+    if tomllib is not None and (folder / f"{name}.toml").exists():
         return tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8"))
     if (folder / f"{name}.json").exists():
         return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
@@ -605,7 +611,7 @@ def grade(
         except OSError as exc:
             read.append((b"", label, path))
             print(f"cannot read {label}: {exc}", file=sys.stderr)
-    # other submissions' work folders, and the solutions in the exercise sources, are invisible to a submission
+    # other submissions' work folders, and the solutions in the exercise sources, are hidden from a submission
     hidden = [out / "work", exercises_dir / "source"]
     jobs_list = [
         (data, label, path, exercises, out / "work" / f"{k + 1:03d}", options, hidden)
