@@ -13,7 +13,7 @@ BOOK_FLAGS ?= -n -W --keep-going
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 
-.PHONY: book test test-fast test-deep lint lab exercises bench chromium clean
+.PHONY: book test test-fast test-deep lint lab exercises bench chromium sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,14 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The grader runs each submission under bwrap when it is installed (else with resource limits only).
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  echo "installing Debian's bubblewrap for the grader's sandbox"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
+
 # LSTM_COURSE_REQUIRE_BOOK=1: the book was just built, so the browser tests fail instead of skipping without it.
-test: book chromium lint
+test: book chromium sandbox lint
 	LSTM_COURSE_REQUIRE_BOOK=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The unit tests only, selected by path and marker: not the book (tests/book: its config and the browser over the

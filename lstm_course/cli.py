@@ -1,17 +1,21 @@
 """The ``lstm-course`` command.
 
 lstm-course build-exercises [--solutions DIR] [--only NN ...] [--check]
-lstm-course grade PATH... [--timeout SECONDS] [--total-timeout SECONDS] [--out DIR]
+lstm-course grade PATH... [--timeout SECONDS] [--total-timeout SECONDS] [--out DIR] [--jobs N] [--shard I/N]
+lstm-course check NOTEBOOK   (one notebook, graded exactly as `grade` grades it)
+lstm-course merge-grades DIR... --out DIR   (the results of shards, as one)
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-from lstm_course.grading import grader, notebooks, report
+from lstm_course.grading import grader, notebooks, report, sandbox
 
 
 class UsageError(Exception):
@@ -34,6 +38,72 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """A count of at least one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A count of zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def shard(text: str) -> tuple[int, int]:
+    """``I/N``: part I of N."""
+    try:
+        return grader.parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _grading_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``grade`` and ``check`` share, so a student's check is the instructor's grade."""
+    parser.add_argument(
+        "--timeout", type=seconds, default=120, metavar="SECONDS", help="limit per cell (120)"
+    )
+    parser.add_argument(
+        "--total-timeout",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="limit per notebook (default: 4 x --timeout, at least 300)",
+    )
+    parser.add_argument(
+        "--hidden-rounds", type=count, default=1, metavar="N", help="rounds of hidden cases per check (1)"
+    )
+    parser.add_argument(
+        "--memory", type=seconds, default=4, metavar="GIB", help="memory limit per submission in GiB (4)"
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "rlimits"],
+        default="auto",
+        help="bwrap when installed (auto), or resource limits only",
+    )
+    parser.add_argument(
+        "--exercises", type=Path, default=None, help="the exercises folder (default: the repo's)"
+    )
+
+
+def _options(args: argparse.Namespace) -> grader.Options:
+    if args.sandbox != "auto":
+        os.environ[sandbox.SANDBOX_ENV] = args.sandbox
+    limits = sandbox.Limits(memory=int(args.memory * 2**30))
+    return grader.Options(args.timeout, args.total_timeout, args.hidden_rounds, limits)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,24 +132,27 @@ def _parser() -> argparse.ArgumentParser:
 
     grade = sub.add_parser("grade", help="grade submitted notebooks (files or folders)")
     grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    grade.add_argument("--timeout", type=seconds, default=120, metavar="SECONDS", help="limit per cell (120)")
-    grade.add_argument(
-        "--total-timeout",
-        type=seconds,
-        default=None,
-        metavar="SECONDS",
-        help="limit per notebook (default: 4 x --timeout, at least 300)",
-    )
+    _grading_options(grade)
     grade.add_argument(
         "--out",
         type=Path,
         default=Path("grading-out"),
         metavar="DIR",
-        help="where grades.csv, grades.json and the work files go (grading-out)",
+        help="where grades.csv, grades.json, summary.md, feedback/ and the work files go (grading-out)",
     )
+    grade.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="submissions at a time (1)")
     grade.add_argument(
-        "--exercises", type=Path, default=None, help="the exercises folder (default: the repo's)"
+        "--shard", type=shard, default=None, metavar="I/N", help="grade only part I of N of the class"
     )
+
+    check = sub.add_parser("check", help="grade one notebook exactly as `grade` would, and print a table")
+    check.add_argument("notebook", type=Path)
+    _grading_options(check)
+    check.add_argument("--out", type=Path, default=None, metavar="DIR", help="keep the results here")
+
+    merge = sub.add_parser("merge-grades", help="merge the results of several grading runs (shards)")
+    merge.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR")
     return parser
 
 
@@ -94,25 +167,58 @@ def _build(args: argparse.Namespace, exercises: Path) -> int:
     return 0
 
 
+def _check_exercises(exercises: Path) -> None:
+    if not sorted(exercises.glob("[0-9][0-9]_*.ipynb")):
+        raise UsageError(f"no exercise notebooks (NN_topic.ipynb) in {exercises}: check --exercises")
+
+
 def _grade(args: argparse.Namespace, exercises: Path) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         raise UsageError("no such file or folder: " + ", ".join(map(str, missing)))
     if not grader.find_submissions(args.paths):
         raise UsageError("no submissions found under " + ", ".join(map(str, args.paths)))
-    if not sorted(exercises.glob("[0-9][0-9]_*.ipynb")):
-        raise UsageError(f"no exercise notebooks (NN_topic.ipynb) in {exercises}: check --exercises")
+    _check_exercises(exercises)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results")
-    rows = grader.grade(args.paths, exercises, args.out, args.timeout, args.total_timeout)
+    rows = grader.grade(
+        args.paths, exercises, args.out, options=_options(args), jobs=args.jobs, shard=args.shard
+    )
     print()
     print(report.format_table(rows))
-    failed = sum(r.result != "pass" for r in rows)
+    failed = sum(r.result not in ("pass", "flag") for r in rows)
     print(
-        f"\n{len(rows) - failed}/{len(rows)} checks passed; results in {args.out / 'grades.csv'} "
-        f"and {args.out / 'grades.json'}"
+        f"\n{len(rows) - failed}/{len(rows)} checks passed; results in {args.out / 'grades.csv'}, "
+        f"{args.out / 'grades.json'}, {args.out / 'summary.md'} and {args.out / 'feedback'}"
     )
     return 1 if failed else 0
+
+
+def _check(args: argparse.Namespace, exercises: Path) -> int:
+    if not args.notebook.is_file():
+        raise UsageError(f"no such notebook: {args.notebook}")
+    _check_exercises(exercises)
+    with tempfile.TemporaryDirectory(prefix="lstm-course-check-") as scratch:
+        out = args.out or Path(scratch)
+        rows = grader.grade([args.notebook], exercises, out, options=_options(args))
+    print()
+    print(report.format_table(rows, submission=False))
+    for row in rows:
+        if row.details:
+            print(f"\n{row.check}: {row.feedback}\n{row.details}")
+    got, total = sum(float(r.points) for r in rows), sum(float(r.max_points) for r in rows)
+    print(f"\n{got:g}/{total:g} points, as the grader would give them")
+    return 0 if all(r.result in ("pass", "flag") for r in rows) else 1
+
+
+def _merge(args: argparse.Namespace) -> int:
+    missing = [str(f) for f in args.folders if not (f / "grades.json").is_file()]
+    if missing:
+        raise UsageError("no grades.json in " + ", ".join(missing))
+    rows = [row for folder in args.folders for row in report.read_results(folder)]
+    report.write_results(rows, args.out)
+    print(f"merged {len(rows)} rows from {len(args.folders)} folders into {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,9 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     mistake (a missing file, a bad time limit, a broken source), reported in one line without a traceback."""
     try:
         args = _parser().parse_args(argv)
-        exercises = args.exercises or notebooks.default_exercises_dir()
+        exercises = getattr(args, "exercises", None) or notebooks.default_exercises_dir()
         if args.command == "build-exercises":
             return _build(args, exercises)
+        if args.command == "merge-grades":
+            return _merge(args)
+        if args.command == "check":
+            return _check(args, exercises)
         return _grade(args, exercises)
     except (UsageError, notebooks.BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The ``lstm-course`` command: grading a class folder end to end (nbval), and checking the build."""
+"""The ``lstm-course`` command: grading a class folder, checking one notebook, shards, and the build."""
 
 import csv
 import json
@@ -54,9 +54,11 @@ def test_grade_a_class_folder(class_folder: Path, tmp_path: Path, capsys: pytest
     table = {(Path(r["submission"]).name, r["check"]): r for r in rows}
     checks = ["sigmoid", "tanh_derivative", "softmax", "dense_forward", "dense_backward"]
     assert [table["alice_01_activations.ipynb", c]["result"] for c in checks] == ["pass"] * 5
-    assert table["alice_01_activations.ipynb", "sigmoid"]["points"] == 5
+    # five public cases and five hidden ones, a point each
+    assert table["alice_01_activations.ipynb", "sigmoid"]["points"] == 10
     bob = table["bob_01_activations.ipynb", "sigmoid"]
-    assert (bob["result"], bob["points"], bob["max_points"]) == ("fail", 0, 5)
+    # the extreme-values case fails in the public and the hidden round: partial credit
+    assert (bob["result"], bob["points"], bob["max_points"], bob["cases"]) == ("partial", 8, 10, "8/10")
     assert bob["feedback"].startswith("sigmoid overflows for extreme inputs (x = ±1000)")
     assert [table["bob_01_activations.ipynb", c]["result"] for c in checks[1:]] == ["pass"] * 4
     carol = table["carol_01_activations.ipynb", "tanh_derivative"]
@@ -173,3 +175,46 @@ def test_build_check_refuses_an_only_that_matches_nothing(capsys: pytest.Capture
     assert main(["build-exercises", "--exercises", str(EXERCISES), "--check", "--only", "99"]) == 2
     printed = capsys.readouterr()
     assert printed.err.startswith("error: no exercise source matches 99") and printed.out == ""
+
+
+@pytest.mark.slow
+def test_check_gives_a_student_the_graders_verdict(
+    class_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bob = class_folder / "bob_01_activations.ipynb"
+    assert main(["check", str(bob), "--timeout", "10", "--out", str(tmp_path / "check")]) == 1
+    printed = capsys.readouterr().out
+    assert (
+        "sigmoid overflows for extreme inputs" in printed
+        and "reproduce with check_sigmoid(sigmoid, seed=" in printed
+    )
+    assert "42/44 points, as the grader would give them" in printed
+    assert main(["grade", str(bob), "--timeout", "10", "--out", str(tmp_path / "grade")]) == 1
+    checked = json.loads((tmp_path / "check" / "grades.json").read_text(encoding="utf-8"))
+    graded = json.loads((tmp_path / "grade" / "grades.json").read_text(encoding="utf-8"))
+    same = ("check", "points", "max_points", "result", "feedback", "cases")
+    assert [{k: r[k] for k in same} for r in checked] == [{k: r[k] for k in same} for r in graded]
+
+
+@pytest.mark.slow
+def test_shards_graded_apart_merge_into_the_whole(class_folder: Path, tmp_path: Path) -> None:
+    (class_folder / "carol_01_activations.ipynb").unlink()  # the loop: slow, and tested above
+    common = ["--timeout", "10", "--hidden-rounds", "0"]
+    whole, parts = tmp_path / "whole", [tmp_path / f"part{i}" for i in (1, 2)]
+    main(["grade", str(class_folder), *common, "--jobs", "2", "--out", str(whole)])
+    for i, part in enumerate(parts, start=1):
+        main(["grade", str(class_folder), *common, "--shard", f"{i}/2", "--out", str(part)])
+    assert main(["merge-grades", *map(str, parts), "--out", str(tmp_path / "merged")]) == 0
+
+    def rows(folder: Path) -> list[tuple]:
+        data = json.loads((folder / "grades.json").read_text(encoding="utf-8"))
+        return sorted((r["submission"], r["check"], r["points"], r["result"]) for r in data)
+
+    assert rows(tmp_path / "merged") == rows(whole) and len(rows(whole)) == 11
+    assert all(rows(part) for part in parts)  # both shards got someone
+    assert (tmp_path / "merged" / "summary.md").exists()
+    assert sorted(p.name for p in (tmp_path / "merged" / "feedback").iterdir()) == [
+        "alice.md",
+        "bob.md",
+        "dave.md",
+    ]

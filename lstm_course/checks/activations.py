@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from lstm_course import reference as ref
-from lstm_course.checks.harness import Feedback, call_student, expect_array, expect_tuple, run_check
+from lstm_course.checks.harness import Feedback, call_student, close, expect_array, expect_tuple, run_check
 
 EXTREME = np.array([-1000.0, -60.0, -1.0, 0.0, 1.0, 60.0, 1000.0])
 
@@ -216,7 +216,7 @@ def check_dense_backward(
     def case(rng: np.random.Generator, N: int, D: int, M: int) -> None:
         x, w, b = _dense_inputs(rng, N, D, M)
         out, cache = _forward_out(dense_forward, x, w, b)
-        if not (isinstance(out, np.ndarray) and out.shape == (N, M) and np.allclose(out, x @ w.T + b)):
+        if not (isinstance(out, np.ndarray) and close(out, x @ w.T + b)):
             raise Feedback("dense_forward is not right yet: make check_dense_forward pass first")
         dout = rng.normal(0, 1, (N, M))
         got = call_student(dense_backward, dout, cache, name="dense_backward")

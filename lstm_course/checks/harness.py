@@ -15,7 +15,9 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,13 @@ from lstm_course.checks.success import success_line
 
 
 class CheckFailure(AssertionError):
-    """A check found a mistake; the message's first line says which."""
+    """A check found a mistake; the message's first line says which.
+
+    In Jupyter the failing cell shows only this message, without a traceback (``_render_traceback_``).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return ["CheckFailure: " + str(self).split("\n", 1)[0], *str(self).splitlines()[1:]]
 
 
 class Feedback(Exception):
@@ -45,6 +53,29 @@ def fresh_seed() -> int:
 Case = tuple[str, Callable[[np.random.Generator], None]]
 
 
+@dataclass
+class CheckCases:
+    """A check's cases as ``run_check`` got them, for the grader to run one by one (``collect_cases``)."""
+
+    name: str
+    cases: list[Case]
+    call: str | None
+
+
+_collected: list[CheckCases] | None = None
+
+
+@contextmanager
+def collect_cases() -> Iterator[list[CheckCases]]:
+    """Inside this block ``run_check`` runs nothing: it records its cases (the grader scores each one)."""
+    global _collected
+    previous, _collected = _collected, []
+    try:
+        yield _collected
+    finally:
+        _collected = previous
+
+
 def run_check(name: str, cases: Sequence[Case], seed: int | None = None, call: str | None = None) -> None:
     """Run every case with an rng from ``seed``; print the success line or raise ``CheckFailure``.
 
@@ -54,6 +85,9 @@ def run_check(name: str, cases: Sequence[Case], seed: int | None = None, call: s
         seed: None draws a fresh one.
         call: how to re-run this check with the seed, e.g. ``"check_sigmoid(sigmoid, seed={seed})"``.
     """
+    if _collected is not None:
+        _collected.append(CheckCases(name, list(cases), call))
+        return
     seed = fresh_seed() if seed is None else int(seed)
     for i, (label, case) in enumerate(cases):
         try:
@@ -149,7 +183,13 @@ def shape_text(shape: tuple[int, ...], dims: str | None) -> str:
     return "(" + ", ".join(letters) + (",)" if len(letters) == 1 else ")") + " = " + numbers
 
 
-def close(got: Any, expected: np.ndarray, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+#: Tolerances for float64 work: loose enough for a different but exact order of operations, tight enough that
+#: any mistake in the equations fails. Errors within ``FLOAT32_*`` are named float32 arithmetic.
+RTOL, ATOL = 1e-5, 1e-7
+FLOAT32_RTOL, FLOAT32_ATOL = 1e-3, 1e-5
+
+
+def close(got: Any, expected: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> bool:
     """Whether ``got`` is an array of ``expected``'s shape with values within tolerance."""
     try:
         got = np.asarray(got)
@@ -166,8 +206,8 @@ def expect_array(
     expected: np.ndarray,
     *,
     dims: str | None = None,
-    rtol: float = 1e-6,
-    atol: float = 1e-8,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     variants: Sequence[tuple[str, Callable[[], Any]]] = (),
     time_axis: int | None = None,
 ) -> None:
@@ -206,18 +246,26 @@ def expect_array(
                 candidate = compute()
         except Exception:  # noqa: BLE001 - a variant that does not apply to these inputs
             continue
-        if close(got, np.asarray(candidate), rtol=max(rtol, 1e-6), atol=max(atol, 1e-8)):
+        if close(got, np.asarray(candidate), rtol=rtol, atol=atol):
             raise Feedback(message, mismatch(what, got, expected, time_axis))
+    if expected.dtype == np.float64 and np.allclose(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL):
+        raise Feedback(
+            f"{what} is off by float32 rounding: {mismatch_summary(got, expected, rtol, atol)}; "
+            "compute in float64 (the inputs' dtype): no .astype(np.float32) or float32 arrays",
+            mismatch(what, got, expected, time_axis),
+        )
     raise Feedback(
-        f"{what} is wrong: {mismatch_summary(got, expected)}",
+        f"{what} is wrong: {mismatch_summary(got, expected, rtol, atol)}",
         mismatch(what, got, expected, time_axis) if time_axis is not None else "",
     )
 
 
-def mismatch_summary(got: np.ndarray, expected: np.ndarray) -> str:
-    """``max abs error 0.23 at index (1, 2): got 0.5, expected 0.73``."""
+def mismatch_summary(got: np.ndarray, expected: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> str:
+    """``max abs error 0.23 at index (1, 2): got 0.5, expected 0.73``, at the element worst relative to the
+    tolerance ``atol + rtol * |expected|`` (the one that decided the failure)."""
     err = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    idx = np.unravel_index(int(np.argmax(err)), err.shape)
+    excess = err / (atol + rtol * np.abs(expected.astype(np.float64)))
+    idx = np.unravel_index(int(np.nanargmax(np.where(np.isnan(excess), np.inf, excess))), err.shape)
     where = tuple(int(i) for i in idx)
     return (
         f"max abs error {float(err[idx]):.3g} at index {where}: "
@@ -237,7 +285,7 @@ def mismatch(what: str, got: np.ndarray, expected: np.ndarray, time_axis: int | 
 def wrong_steps(got: np.ndarray, expected: np.ndarray, time_axis: int = 0) -> list[int]:
     """The indices along ``time_axis`` where ``got`` and ``expected`` differ."""
     g, e = np.moveaxis(got, time_axis, 0), np.moveaxis(expected, time_axis, 0)
-    return [t for t in range(g.shape[0]) if not np.allclose(g[t], e[t], rtol=1e-6, atol=1e-8)]
+    return [t for t in range(g.shape[0]) if not np.allclose(g[t], e[t], rtol=RTOL, atol=ATOL)]
 
 
 def expect_tuple(what: str, got: Any, n: int, names: str) -> tuple[Any, ...]:

@@ -244,10 +244,7 @@ def _step_backward_case(
     x, h_prev, c_prev, p = _step_inputs(rng, B, D, H)
     h, c, cache = _student_step(lstm_step_forward, x, h_prev, c_prev, p)
     e_h, e_c, ref_cache = ref.lstm_step_forward(x, h_prev, c_prev, p)
-    if not all(
-        isinstance(a, np.ndarray) and a.shape == e.shape and np.allclose(a, e)
-        for a, e in ((h, e_h), (c, e_c))
-    ):
+    if not all(isinstance(a, np.ndarray) and close(a, e) for a, e in ((h, e_h), (c, e_c))):
         raise Feedback("lstm_step_forward is not right yet: make check_lstm_step_forward pass first")
     dh, dc = rng.normal(0, 1, (B, H)), rng.normal(0, 1, (B, H))
     got = call_student(lstm_step_backward, dh, dc, cache, name="lstm_step_backward")
@@ -339,7 +336,7 @@ def check_lstm_backward(
         x, h0, c0, p = _sequence_inputs(rng, T, B, D, H)
         out, _, _, cache = _student_forward(lstm_forward, x, p, h0, c0)
         e_out, _, ref_cache = ref.lstm_forward(x, p, h0, c0)
-        if not (isinstance(out, np.ndarray) and out.shape == e_out.shape and np.allclose(out, e_out)):
+        if not (isinstance(out, np.ndarray) and close(out, e_out)):
             raise Feedback("lstm_forward is not right yet: make check_lstm_forward pass first")
         steps = student_helpers(lstm_backward, "lstm_step_forward", "lstm_step_backward")
         if steps:  # lstm_backward calls them: a wrong step backward is named as such

@@ -156,7 +156,7 @@ def _step_backward_case(
     x, h_prev, p = _step_case(rng, B, D, H)
     h, cache = _student_step(rnn_step_forward, x, h_prev, p)
     expected_h, ref_cache = ref.rnn_step_forward(x, h_prev, p)
-    if not (isinstance(h, np.ndarray) and h.shape == expected_h.shape and np.allclose(h, expected_h)):
+    if not (isinstance(h, np.ndarray) and close(h, expected_h)):
         raise Feedback("rnn_step_forward is not right yet: make check_rnn_step_forward pass first")
     dh = rng.normal(0, 1, (B, H))
     got = call_student(rnn_step_backward, dh, cache, name="rnn_step_backward")
@@ -240,7 +240,7 @@ def check_rnn_backward(
         x, p, h0 = _sequence_case(rng, T, B, D, H)
         out, _, cache = _student_forward(rnn_forward, x, p, h0)
         e_out, _, ref_cache = ref.rnn_forward(x, p, h0)
-        if not (isinstance(out, np.ndarray) and out.shape == e_out.shape and np.allclose(out, e_out)):
+        if not (isinstance(out, np.ndarray) and close(out, e_out)):
             raise Feedback("rnn_forward is not right yet: make check_rnn_forward pass first")
         steps = student_helpers(rnn_backward, "rnn_step_forward", "rnn_step_backward")
         if steps:  # rnn_backward calls them: a wrong step backward is named as such

@@ -2,9 +2,11 @@
 
 (a) every solution notebook passes ``pytest --nbval-lax`` (in a subprocess);
 (b) every committed student notebook, run unmodified, fails exactly at its check cells (NotImplementedError);
-(c) the committed student notebooks are byte for byte what the generator produces, with stored success lines.
+(c) the committed student notebooks are byte for byte what the generator produces, with stored success lines;
+(d) the grader (student code in its own process) gives every solution full marks and every stub none.
 """
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -102,3 +104,23 @@ def test_unmodified_student_notebooks_fail_exactly_at_their_check_cells(
                 assert "NotImplementedError" in e["text"] and "CheckFailure" not in e["text"], e["text"][
                     -500:
                 ]
+
+
+@pytest.mark.slow
+def test_the_grader_gives_every_solution_full_marks_and_every_stub_none(
+    built: dict[str, notebooks.Built], exercises_dir: Path, tmp_path: Path
+) -> None:
+    """The isolated grader on the solutions (full marks, no cell errors) and the unmodified student notebooks
+    (every check "not done yet", no other row)."""
+    for name, b in built.items():
+        (tmp_path / "class").mkdir(exist_ok=True)
+        (tmp_path / "class" / f"solution_{name}.ipynb").write_text(b.solution, encoding="utf-8")
+        shutil.copy(exercises_dir / f"{name}.ipynb", tmp_path / "class" / f"stub_{name}.ipynb")
+    options = grader.Options(cell_timeout=300, hidden_rounds=1)
+    rows = grader.grade([tmp_path / "class"], exercises_dir, tmp_path / "out", options=options, jobs=2)
+    solutions = [r for r in rows if "/solution_" in r.submission]
+    stubs = [r for r in rows if "/stub_" in r.submission]
+    checks = sum(len(grader.load_exercise(exercises_dir, name).checks) for name in built)
+    assert len(solutions) == len(stubs) == checks
+    assert [r for r in solutions if r.result != "pass" or r.points != r.max_points] == []
+    assert [r for r in stubs if r.points != 0 or not r.feedback.startswith("not done yet")] == []

@@ -1,11 +1,19 @@
-"""The grader's parts: the course's checks replace the submitted ones, feedback, exercise lookup, limits."""
+"""The grader's parts: the course's checks replace the submitted ones, exercise lookup, the protocol, limits,
+weights, shards, reports."""
 
+import base64
+import io
+import json
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
+import numpy as np
 import pytest
 
-from lstm_course.grading import grader, notebooks
+from lstm_course.checks.harness import CheckFailure
+from lstm_course.grading import grader, notebooks, protocol, sandbox
+from lstm_course.grading.report import Row, student_of, write_results
 
 EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
 
@@ -41,28 +49,6 @@ def test_an_edited_check_cannot_pass(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "...\nCheckFailure: the gates look swapped: f and i\n(case: x; seed 1)",
-            ("fail", "the gates look swapped: f and i"),
-        ),
-        (
-            "...\nNotImplementedError: write your solution here",
-            ("fail", "not done yet: a function still raises NotImplementedError"),
-        ),
-        (
-            "Cell 3: Timeout of 5 seconds exceeded executing cell",
-            ("timeout", "timed out: the cell ran longer than 5 s (an infinite loop?)"),
-        ),
-        ("...\nNameError: name 'np' is not defined", ("fail", "NameError: name 'np' is not defined")),
-    ],
-)
-def test_first_feedback_line(text: str, expected: tuple[str, str]) -> None:
-    assert grader.first_feedback_line(text, 5) == expected
-
-
 def test_exercise_is_found_from_metadata_then_file_name() -> None:
     known = ["01_activations", "04_lstm"]
     nb = nbformat.v4.new_notebook()
@@ -80,8 +66,129 @@ def test_a_notebook_past_the_overall_limit_keeps_the_results_it_had(tmp_path: Pa
     nbformat.write(with_cell(solved("01_activations"), "tanh_derivative", loops), path)
     rows = grader.grade_notebook(path, EXERCISES, tmp_path / "work", cell_timeout=300, total_timeout=30)
     results = {r.check: (r.result, r.feedback) for r in rows}
-    assert results["sigmoid"] == ("pass", "all checks passed")
-    assert [results[c][0] for c in ["tanh_derivative", "softmax", "dense_forward", "dense_backward"]] == [
-        "timeout"
-    ] * 4
+    assert results["sigmoid"] == ("pass", "all checks passed (5 public and 5 hidden cases)")
+    assert results["tanh_derivative"] == (
+        "timeout",
+        "timed out: the notebook passed the overall limit of 30 s",
+    )
+    assert [results[c][0] for c in ["softmax", "dense_forward", "dense_backward"]] == ["not run"] * 3
     assert results["softmax"][1] == "not run: the notebook passed the overall limit of 30 s"
+
+
+def test_the_protocol_carries_data_only() -> None:
+    rng = np.random.default_rng(3)
+    value = (np.arange(6.0).reshape(2, 3), {"w": np.float32(2.5), "n": [1, "a", None, True]}, rng)
+    back = protocol.decode(json.loads(json.dumps(protocol.encode(value))))
+    assert np.array_equal(back[0], value[0]) and back[0].dtype == np.float64
+    assert back[1]["w"] == np.float32(2.5) and back[1]["n"] == [1, "a", None, True]
+    assert back[2].normal() == rng.normal()
+    # an object (a NamedTuple cache) stays where it is: only a reference travels
+    kept: list = []
+    cache = protocol.encode(NamedThing(1), keep=lambda obj: kept.append(obj) or len(kept))
+    assert cache == {"ref": 1, "type": "NamedThing"} and kept == [NamedThing(1)]
+    assert type(protocol.decode(cache)).__name__ == "NamedThing"
+    # nothing is ever unpickled: an object array refuses to load
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([NamedThing(1)], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        protocol.decode({"nd": base64.b64encode(buffer.getvalue()).decode()})
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode({"rng": {"bit_generator": "os.system"}})
+
+
+class NamedThing(NamedTuple):
+    x: int
+
+
+def test_write_back_mirrors_edits_in_place_and_replacements() -> None:
+    kept, replaced = np.zeros(2), np.zeros(2)
+    grads = {"kept": kept, "replaced": replaced}
+    after = {"kept": np.ones(2), "replaced": np.full(2, 2.0)}
+    sandbox.write_back(((grads,), {}), ((after,), {}), {(0, 0, "replaced")})
+    assert grads["kept"] is kept and np.array_equal(kept, np.ones(2))
+    assert grads["replaced"] is not replaced and np.array_equal(replaced, np.zeros(2))
+
+
+def test_an_exit_status_or_signal_is_named() -> None:
+    limits = sandbox.Limits()
+    assert sandbox.exit_text(3, limits).startswith("exited with status 3")
+    assert "SIGSEGV (a segmentation fault)" in sandbox.exit_text(-11, limits)
+    assert "out of memory" in sandbox.exit_text(-9, limits)
+
+
+def test_shards_split_a_class_into_disjoint_parts() -> None:
+    labels = [f"class/student{k}_04_lstm.ipynb" for k in range(50)]
+    parts = [{label for label in labels if grader.in_shard(label, (i, 4))} for i in range(1, 5)]
+    assert set().union(*parts) == set(labels) and sum(map(len, parts)) == len(labels)
+    assert all(parts)
+    assert grader.parse_shard("2/8") == (2, 8)
+    for bad in ("0/3", "4/3", "x"):
+        with pytest.raises(ValueError):
+            grader.parse_shard(bad)
+
+
+def test_weights_are_read_per_exercise(tmp_path: Path) -> None:
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "04_lstm.toml").write_text("[lstm_forward]\npublic = 2\nhidden_rounds = 0\n")
+    assert grader.read_weights(tmp_path, "04_lstm") == {"lstm_forward": {"public": 2, "hidden_rounds": 0}}
+    assert grader.read_weights(tmp_path, "01_activations") == {}
+    exercise = grader.load_exercise(EXERCISES, "05_adding")
+    assert exercise.weights["adding_training"]["hidden_rounds"] == 0
+    check = next(c for c in exercise.checks if c.name == "adding_training")
+    assert grader.max_points(check, exercise, grader.Options(hidden_rounds=3)) == 2
+
+
+def test_an_exercise_knows_its_checks_and_allowed_helpers() -> None:
+    lstm = grader.load_exercise(EXERCISES, "04_lstm")
+    assert lstm.allowed == ["sigmoid"]
+    assert [(c.function, c.graded) for c in lstm.checks][1] == (
+        "check_lstm_step_backward",
+        ["lstm_step_forward", "lstm_step_backward"],
+    )
+    assert lstm.check_modules["check_lstm_backward"] == "lstm_course.checks.lstm"
+    assert "lstm_course.tasks" in grader.load_exercise(EXERCISES, "05_adding").modules
+
+
+def test_a_failing_check_renders_without_a_traceback_in_jupyter() -> None:
+    failure = CheckFailure("the gates look swapped\nevidence\n(case: x; seed 1)")
+    assert failure._render_traceback_() == [
+        "CheckFailure: the gates look swapped",
+        "evidence",
+        "(case: x; seed 1)",
+    ]
+
+
+def test_reports_name_the_student_and_summarise_the_class(tmp_path: Path) -> None:
+    rows = [
+        Row("class/alice_04_lstm.ipynb", "04_lstm", "lstm_forward", 8, 8, "pass", "all checks passed", "8/8"),
+        Row(
+            "class/bob/04_lstm.ipynb", "04_lstm", "lstm_forward", 4, 8, "partial", "c_T is h", "4/8", "seed 1"
+        ),
+        Row("class/carol-04.ipynb", "04_lstm", "lstm_forward", 0, 8, "fail", "c_T is h", "0/8", "seed 2"),
+    ]
+    assert [student_of(r) for r in rows] == ["alice", "bob", "carol"]
+    write_results(rows, tmp_path)
+    assert "| 04_lstm | lstm_forward | 3 | 1 | 1 | 1 | 50% |" in (tmp_path / "summary.md").read_text()
+    assert "| 2 | lstm_forward | c_T is h |" in (tmp_path / "summary.md").read_text()
+    bob = (tmp_path / "feedback" / "bob.md").read_text()
+    assert "## 04_lstm: 4/8 points" in bob and "seed 1" in bob
+
+
+def test_a_bwrap_that_fails_to_start_falls_back_to_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = ["/bin/sh", "-c", "echo 'bwrap: setting up uid map: Permission denied' >&2; exit 1"]
+    monkeypatch.setattr(sandbox, "bwrap_prefix", lambda workdir, hidden: failing)
+    submission = sandbox.Submission(tmp_path, sandbox.Limits())
+    try:
+        assert submission.sandbox == "rlimits only (bwrap failed to start: see bwrap-failed.txt)"
+        assert "Permission denied" in (tmp_path / "bwrap-failed.txt").read_text()
+        submission.deadline = float("inf")
+        submission.send(
+            {"cells": [[0, "def f(x):\n    return x * 2"]], "allowed": [], "modules": [], "graded": []}
+        )
+        events = [submission.receive()["event"] for _ in range(3)]
+        assert events == ["start", "done", "ready"]
+        assert np.array_equal(submission.call("f", (np.ones(2),), {}), np.full(2, 2.0))
+    finally:
+        submission.close()
