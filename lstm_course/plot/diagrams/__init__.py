@@ -5,6 +5,6 @@ cell takes a trained model's values at one step and writes them on the picture. 
 """
 
 from lstm_course.plot.diagrams.cells import lstm_step_values, plot_lstm_cell
-from lstm_course.plot.diagrams.networks import plot_feedforward_vs_recurrent, plot_unrolled_rnn
+from lstm_course.plot.diagrams.networks import plot_feedforward_vs_recurrent, plot_sequence_shapes, plot_unrolled_rnn
 
-__all__ = ["lstm_step_values", "plot_feedforward_vs_recurrent", "plot_lstm_cell", "plot_unrolled_rnn"]
+__all__ = ["lstm_step_values", "plot_feedforward_vs_recurrent", "plot_lstm_cell", "plot_sequence_shapes", "plot_unrolled_rnn"]

@@ -112,3 +112,40 @@ def _backward_steps(ax: Axes, times: Sequence[str], states: list, spacing: float
         label(ax, (-1.8, -1.25),
               r"each step back multiplies by $J_s = \partial h_s / \partial h_{s-1}"
               r" = \mathrm{diag}(1 - h_s^2)\, W_{hh}$", colour=GRADIENT_COLOUR, ha="left")
+
+
+#: The sequence shapes: title, an example, then per step whether it reads an input and whether it emits an output.
+SEQUENCE_SHAPES = {
+    "one-to-many": ("an image → its caption", "x..", "yyy"),
+    "many-to-one": ("a review → its sentiment", "xxx", "..y"),
+    "many-to-many, aligned": ("words → their tags", "xxx", "yyy"),
+    "many-to-many, unaligned": ("a date → its ISO form (encoder–decoder)", "xxx...", "...yyy"),
+}
+
+
+def _sequence_shape(ax: Axes, origin: tuple[float, float], title: str, example: str, inputs: str,
+                    outputs: str) -> None:
+    """One panel of :func:`plot_sequence_shapes`: a chain of states with inputs below and outputs above."""
+    x0, y0 = origin
+    label(ax, (x0 - 0.35, y0 + 3.85), title, ha="left")
+    label(ax, (x0 - 0.35, y0 + 3.3), example, ha="left", fontstyle="italic")
+    states = chain(ax, [""] * len(inputs), y=y0 + 1.2, x0=x0, spacing=1.15, width=0.7, height=0.55)
+    input_count = output_count = 0
+    for state, has_input, has_output in zip(states, inputs, outputs, strict=True):
+        if has_input == "x":
+            input_count += 1
+            arrow(ax, box(ax, (state.x, y0), _subscript("x", str(input_count)), role="input", width=0.7,
+                          height=0.55), state)
+        if has_output == "y":
+            output_count += 1
+            arrow(ax, state, box(ax, (state.x, y0 + 2.4), _subscript("y", str(output_count)), role="output",
+                                 width=0.7, height=0.55))
+
+
+def plot_sequence_shapes(ax: Axes | None = None) -> Axes:
+    """The four shapes of sequence problems (one-to-many, many-to-one, many-to-many aligned and unaligned)."""
+    ax = canvas(ax, (-0.6, 11.2), (-0.5, 9.5))
+    origins = [(0.0, 5.2), (5.8, 5.2), (0.0, 0.0), (4.7, 0.0)]
+    for origin, (title, (example, inputs, outputs)) in zip(origins, SEQUENCE_SHAPES.items(), strict=True):
+        _sequence_shape(ax, origin, title, example, inputs, outputs)
+    return ax
