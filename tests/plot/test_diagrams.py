@@ -1,4 +1,4 @@
-"""plot/diagrams: every diagram draws, returns its Axes, carries the chapters' symbols, and renders to PNG; the
+"""plot/diagrams: every diagram draws, returns its Axes, carries the chapters' symbols and renders to PNG; the
 annotated LSTM cell writes the values it was given."""
 
 import io
@@ -40,12 +40,35 @@ DIAGRAMS = {
     ),
     "sequence shapes": (
         diagrams.plot_sequence_shapes,
-        ["one-to-many", "many-to-one", "many-to-many, aligned", "many-to-many, unaligned", "$x_{1}$", "$y_{3}$"],
+        ["one-to-many", "many-to-one", "many-to-many, aligned", "many-to-many, unaligned", "$x_{1}$",
+         "$y_{3}$"],
     ),
     "LSTM cell": (
         diagrams.plot_lstm_cell,
         ["$x_t$", "$h_{t-1}$", "$c_{t-1}$", "$i_t$", "$f_t$", "$g_t$", "$o_t$", "$c_t$", "$h_t$", r"$\sigma$",
          r"$\tanh$", r"$\odot$", "$+$", r"$\tanh(c_t)$", "candidate"],
+    ),
+    "GRU cell": (
+        diagrams.plot_gru_cell,
+        ["$h_{t-1}$", "$x_t$", "$z_t$", "$r_t$", "$n_t$", "$h_t$", "$W_{hn}$", "$1-$", r"$z_t \odot h_{t-1}$",
+         "update", "reset", "candidate"],
+    ),
+    "stacked RNN": (
+        diagrams.plot_stacked_rnn,
+        ["layer 1", "layer 2", "$h^{(1)}_{1}$", "$h^{(2)}_{3}$", "$x_{1}$", "$y_{3}$"],
+    ),
+    "bidirectional": (
+        diagrams.plot_bidirectional,
+        ["forward", "backward", r"$\overrightarrow{h}_{1}$", r"$\overleftarrow{h}_{3}$",
+         r"$[\overrightarrow{h}_{2}; \overleftarrow{h}_{2}]$"],
+    ),
+    "encoder-decoder": (
+        diagrams.plot_encoder_decoder,
+        ["encoder", "decoder", "$h_{3}$", "$s_{1}$", "$s_0 = h_T$", "$y_{0}$", "$y_{3}$"],
+    ),
+    "attention": (
+        diagrams.plot_attention,
+        ["$c_t$", "$s_t$", "$s_{t-1}$", r"$\alpha_{t,1}$", r"$\alpha_{t,4}$", "$h_{4}$"],
     ),
 }
 
@@ -123,7 +146,11 @@ def test_annotated_cell_with_a_few_units():
 
 @pytest.mark.parametrize(
     "values, message",
-    [({"forget": 0.5}, "unknown keys"), ({"f": [0.1, 0.2], "i": 0.3}, "same"), ({"f": np.zeros(4)}, "1 to 3")],
+    [
+        ({"forget": 0.5}, "unknown keys"),
+        ({"f": [0.1, 0.2], "i": 0.3}, "same"),
+        ({"f": np.zeros(4)}, "1 to 3"),
+    ],
 )
 def test_annotated_cell_refuses_values_it_cannot_place(values, message):
     with pytest.raises(ValueError, match=message):
@@ -143,3 +170,8 @@ def test_lstm_step_values_are_the_reference_step(rng):
     # And the cell writes them.
     drawn = texts(diagrams.plot_lstm_cell(values={k: v[0] for k, v in values.items()}))
     assert f"$c_t$ = {c[1, 1]:.2f}" in drawn
+
+
+def test_stacked_rnn_draws_one_row_per_layer():
+    drawn = texts(diagrams.plot_stacked_rnn(layers=3, steps=2))
+    assert "layer 3" in drawn and "$h^{(3)}_{2}$" in drawn and "$h^{(1)}_{3}$" not in drawn

@@ -1,5 +1,5 @@
-"""Recurrent cells in the familiar cell-diagram form: the LSTM (plain, or with a trained model's values written on
-it) and the GRU, drawn from the vocabulary with the chapters' symbols."""
+"""Recurrent cells in the familiar cell-diagram form: the LSTM (plain, or with a trained model's values
+written on it) and the GRU, drawn from the vocabulary with the chapters' symbols."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ VALUE_COLOUR = ROLES["attention"][1]
 
 
 def format_value(value: Any) -> str:
-    """A value as the diagram writes it: a word in quotes, a number with 2 decimals, a few numbers in brackets."""
+    """A value as the diagram writes it: a word in quotes, a number to 2 decimals, a few in brackets."""
     if isinstance(value, str):
         return f"'{value}'"
     array = np.asarray(value, dtype=np.float64).ravel()
@@ -56,11 +56,12 @@ def lstm_step_values(step: Any, units: Any = 0, row: int = 0) -> dict[str, np.nd
         step: an ``LSTMStepCache`` (fields x, h_prev, c_prev, i, f, g, o, tanh_c; each (B, H), x (B, D)).
         units: the hidden unit(s) to show: an int or a few indices.
         row: the batch row.
-    Returns: {"h_prev", "c_prev", "i", "f", "g", "o", "c", "h": (len(units),)}; x is left out (it has D entries,
-    not H: pass it yourself, e.g. as the word it encodes).
+    Returns: {"h_prev", "c_prev", "i", "f", "g", "o", "c", "h": (len(units),)}; x is left out (it has D
+    entries, not H: pass it yourself, e.g. as the word it encodes).
     """
     pick = np.atleast_1d(units)
-    values = {name: np.asarray(getattr(step, name))[row, pick] for name in ("h_prev", "c_prev", "i", "f", "g", "o")}
+    names = ("h_prev", "c_prev", "i", "f", "g", "o")
+    values = {name: np.asarray(getattr(step, name))[row, pick] for name in names}
     # c = f * c_prev + i * g, h = o * tanh(c)
     values["c"] = values["f"] * values["c_prev"] + values["i"] * values["g"]
     values["h"] = values["o"] * np.asarray(step.tanh_c)[row, pick]
@@ -94,13 +95,15 @@ def _check_values(values: Mapping[str, Any]) -> int:
     return max(sizes.values(), default=1)
 
 
-def plot_lstm_cell(ax: Axes | None = None, *, values: Mapping[str, Any] | None = None, title: str = "") -> Axes:
+def plot_lstm_cell(
+    ax: Axes | None = None, *, values: Mapping[str, Any] | None = None, title: str = ""
+) -> Axes:
     """The LSTM cell: the cell path (c, the "conveyor belt") on top, the four gate layers below it.
 
     Args:
         ax: the Axes to draw on; a new figure when None.
-        values: to annotate the cell with one step of a model: {name: value} for names in LSTM_SYMBOLS (x may be a
-            word), each one unit's number or the same few (up to 3) units' numbers, e.g. from
+        values: to annotate the cell with one step of a model: {name: value} for names in LSTM_SYMBOLS (x may
+            be a word), each one unit's number or the same few (up to 3) units' numbers, e.g. from
             :func:`lstm_step_values`. f ⊙ c_{t-1}, i ⊙ g and tanh(c_t) are computed from them and shown too.
         title: a line above the cell.
     """
@@ -137,7 +140,7 @@ def plot_lstm_cell(ax: Axes | None = None, *, values: Mapping[str, Any] | None =
     for gate, (x, kind, name) in names.items():
         layers[gate] = layer(ax, at(x, layer_y), kind)
         path(ax, [at(x, bottom_y), layers[gate].bottom])
-        label(ax, at(x, 1.6), name, ha="center", va="center", backgroundcolor=ROLES["cell"][0], fontstyle="italic")
+        label(ax, at(x, 1.6), name, backgroundcolor=ROLES["cell"][0], fontstyle="italic")
     path(ax, [merge.centre, at(7.4, bottom_y)], head=False)
 
     # f -> ⊙ on the cell path; i and g -> ⊙ -> +; o and tanh(c_t) -> ⊙ -> h_t.
@@ -181,3 +184,63 @@ def _value_label(ax: Axes, where: tuple[float, float], symbol: str, value: Any, 
         return
     label(ax, where, f"{symbol} = {format_value(value)}", ha=ha, colour=VALUE_COLOUR,
           bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5})
+
+
+def plot_gru_cell(ax: Axes | None = None) -> Axes:
+    """The GRU cell as torch computes it: r multiplies (h W_hn^T + b_hn), h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}.
+
+    The state path along the top keeps z_t ⊙ h_{t-1}; the update gate z_t shares the step between it and n_t.
+    """
+    top_y, bottom_y, layer_y = 6.0, 0.9, 2.2
+    ax = canvas(ax, (-2.2, 12.9), (-1.7, 7.4))
+    box(ax, (5.3, 3.5), role="cell", width=11.0, height=6.4, behind=True)
+
+    # The state path: h_{t-1} -> ⊙ z -> + (1 - z) ⊙ n -> h_t.
+    keep = node(ax, (7.4, top_y), "mul")
+    add = node(ax, (9.2, top_y), "add")
+    drop = junction(ax, (0.5, top_y), colour=CELL_PATH_COLOUR)
+    read = junction(ax, (5.6, top_y), colour=CELL_PATH_COLOUR)
+    path(ax, [(-1.9, top_y), keep.left], style="cell")
+    path(ax, [keep.right, add.left], style="cell")
+    path(ax, [add.right, (12.5, top_y)], style="cell")
+    label(ax, (3.0, top_y + 0.45), "the state path", colour=CELL_PATH_COLOUR)
+
+    # r and z read [h_{t-1}, x_t]; the candidate n reads x_t and r ⊙ (h_{t-1} W_hn^T + b_hn).
+    merge = junction(ax, (1.2, bottom_y))
+    path(ax, [drop.centre, (0.5, bottom_y), merge.centre], head=False)
+    path(ax, [(1.2, -1.0), merge.centre], head=False)
+    path(ax, [merge.centre, (7.0, bottom_y)], head=False)
+    update = layer(ax, (2.3, layer_y), "sigma")
+    reset = layer(ax, (3.9, layer_y), "sigma")
+    candidate = layer(ax, (7.0, layer_y), "tanh")
+    for gate, name in ((update, "update"), (reset, "reset"), (candidate, "candidate")):
+        path(ax, [(gate.x, bottom_y), gate.bottom])
+        label(ax, (gate.x, 1.45), name, backgroundcolor=ROLES["cell"][0], fontstyle="italic")
+    recurrent = box(ax, (5.6, 4.3), "$W_{hn}$", role="gate", width=0.85, height=0.6, rounded=False)
+    path(ax, [read.centre, recurrent.top])
+    gate_reset = node(ax, (5.6, 3.3), "mul")
+    path(ax, [recurrent.bottom, gate_reset.top])
+    path(ax, [reset.top, (reset.x, gate_reset.y), gate_reset.left])
+    path(ax, [gate_reset.bottom, (5.6, layer_y), candidate.left])
+
+    # z -> ⊙ on the state path, and 1 - z -> ⊙ with n -> +.
+    share = junction(ax, (7.4, 5.0))
+    path(ax, [update.top, (update.x, 5.0), share.centre], head=False)
+    path(ax, [share.centre, keep.bottom])
+    complement = node(ax, (8.3, 4.0), "one_minus", radius=0.3)
+    path(ax, [share.centre, (8.3, 5.0), complement.top])
+    write = node(ax, (9.2, 3.0), "mul")
+    path(ax, [complement.bottom, (8.3, write.y), write.left])
+    path(ax, [candidate.right, (write.x, layer_y), write.bottom])
+    path(ax, [write.top, add.bottom])
+    h_split = junction(ax, (10.4, top_y), colour=CELL_PATH_COLOUR)
+    path(ax, [h_split.centre, (10.4, 7.1)])
+
+    for text, where, ha in (
+        ("$h_{t-1}$", (-1.9, top_y + 0.4), "left"), ("$x_t$", (1.2, -1.35), "center"),
+        ("$z_t$", (2.45, 3.6), "left"), ("$r_t$", (4.05, 2.85), "left"), ("$n_t$", (7.6, 2.5), "left"),
+        ("$h_t$", (12.5, top_y + 0.4), "right"), ("$h_t$", (10.55, 7.2), "left"),
+        (r"$z_t \odot h_{t-1}$", (7.65, 5.4), "left"), ("($x_t$ only)", (7.0, 0.45), "center"),
+    ):
+        label(ax, where, text, ha=ha)
+    return ax

@@ -1,9 +1,10 @@
-"""The diagrams' vocabulary: one look (colours per role, one font size) and the shapes every picture is built from.
+"""The diagrams' vocabulary: one look (colours per role, one font size) and the shapes every picture is
+made of.
 
-Coordinates are data units on an Axes with equal aspect and no frame; :func:`canvas` sizes a new figure from the
-drawing's extent, so one unit is the same size in every diagram. Shapes return a :class:`Shape`, whose edge points
-(``top``, ``left``, ...) are where arrows start and end; :func:`arrow` between two shapes is clipped at their
-outlines, so it always touches both.
+Coordinates are data units on an Axes with equal aspect and no frame; :func:`canvas` sizes a new figure from
+the drawing's extent, so one unit is the same size in every diagram. Shapes return a :class:`Shape`, whose
+edge points (``top``, ``left``, ...) are where arrows start and end; :func:`arrow` between two shapes is
+clipped at their outlines, so it always touches both.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ FONT_SIZE = 12
 #: Inches per data unit of a new figure: a box of width 1 is this wide on the page.
 INCHES_PER_UNIT = 0.62
 
-#: Colours per role: (fill, edge). Inputs green, states blue, gates yellow, outputs and losses red, operations grey.
+#: Colours per role: (fill, edge). Inputs green, states blue, gates yellow, outputs and losses red, operations
+#: grey.
 ROLES = {
     "input": ("#dff0d8", "#2e7d32"),
     "state": ("#dbe9f6", "#1f4e79"),
@@ -31,13 +33,19 @@ ROLES = {
     "cell": ("#f5f5f5", "#9e9e9e"),
     "attention": ("#ece1f5", "#6a3d9a"),
 }
-#: Line colours: the forward flow of data, the cell path (the LSTM's "conveyor belt"), the gradient path of BPTT.
+#: Line colours: the forward flow of data, the cell path (the LSTM's "conveyor belt"), the gradient of BPTT.
 DATA_COLOUR = "#333333"
 CELL_PATH_COLOUR = ROLES["state"][1]
 GRADIENT_COLOUR = "#d62728"
 
 #: The text of each operation node.
-OPERATIONS = {"mul": r"$\odot$", "add": r"$+$", "times": r"$\times$", "tanh": r"$\tanh$"}
+OPERATIONS = {
+    "mul": r"$\odot$",
+    "add": r"$+$",
+    "times": r"$\times$",
+    "one_minus": r"$1-$",
+    "tanh": r"$\tanh$",
+}
 
 
 class Shape(NamedTuple):
@@ -75,7 +83,7 @@ Target = Shape | Point
 
 
 def canvas(ax: Axes | None, xlim: tuple[float, float], ylim: tuple[float, float]) -> Axes:
-    """An Axes ready to draw on: equal aspect, no frame, limits ``xlim`` × ``ylim`` (a new figure when None)."""
+    """An Axes ready to draw on: equal aspect, no frame, limits ``xlim`` × ``ylim`` (new figure when None)."""
     if ax is None:
         width, height = xlim[1] - xlim[0], ylim[1] - ylim[0]
         _, ax = plt.subplots(figsize=(width * INCHES_PER_UNIT, height * INCHES_PER_UNIT))
@@ -87,8 +95,10 @@ def canvas(ax: Axes | None, xlim: tuple[float, float], ylim: tuple[float, float]
     return ax
 
 
-def label(ax: Axes, at: Point, text: str, *, colour: str = DATA_COLOUR, ha: str = "center", va: str = "center",
-          **kwargs) -> None:
+def label(
+    ax: Axes, at: Point, text: str, *, colour: str = DATA_COLOUR, ha: str = "center", va: str = "center",
+    **kwargs,
+) -> None:
     """Text in the diagrams' font size (mathtext for symbols: ``r"$h_t$"``)."""
     ax.text(*at, text, fontsize=FONT_SIZE, color=colour, ha=ha, va=va, zorder=5, **kwargs)
 
@@ -110,19 +120,22 @@ def box(ax: Axes, at: Point, text: str = "", *, role: str = "state", width: floa
 
 
 def layer(ax: Axes, at: Point, kind: str, *, width: float = 0.85, height: float = 0.6) -> Shape:
-    """A learned layer (weights, bias, then ``kind``: "sigma" or "tanh"), drawn as a gate-coloured square box."""
+    """A learned layer (weights, bias, then ``kind``: "sigma" or "tanh"), drawn as a gate-coloured square."""
     text = {"sigma": r"$\sigma$", "tanh": r"$\tanh$"}[kind]
     return box(ax, at, text, role="gate", width=width, height=height, rounded=False)
 
 
 def node(ax: Axes, at: Point, kind: str, *, radius: float = 0.25) -> Shape:
-    """An element-wise operation without weights: "mul" (⊙), "add" (+), "times" (×) or "tanh", as a circle."""
+    """An operation without weights: "mul" (⊙), "add" (+), "times" (×), "one_minus" (1 − ·) or "tanh"."""
     fill, edge = ROLES["op"]
     width = 2 * radius if kind != "tanh" else 3 * radius
-    patch = (Circle(at, radius, facecolor=fill, edgecolor=edge, linewidth=1.4, zorder=4) if kind != "tanh" else
-             FancyBboxPatch((at[0] - width / 2, at[1] - radius), width, 2 * radius,
-                            boxstyle=f"round,pad=0,rounding_size={radius}", facecolor=fill, edgecolor=edge,
-                            linewidth=1.4, zorder=4))
+    outline = {"facecolor": fill, "edgecolor": edge, "linewidth": 1.4, "zorder": 4}
+    if kind == "tanh":
+        corner = (at[0] - width / 2, at[1] - radius)
+        style = f"round,pad=0,rounding_size={radius}"
+        patch = FancyBboxPatch(corner, width, 2 * radius, boxstyle=style, **outline)
+    else:
+        patch = Circle(at, radius, **outline)
     ax.add_patch(patch)
     label(ax, at, OPERATIONS[kind])
     return Shape(patch, at[0], at[1], width, 2 * radius)
@@ -151,9 +164,9 @@ def _line_style(style: str) -> dict:
 
 def arrow(ax: Axes, start: Target, end: Target, text: str = "", *, style: str = "data", bend: float = 0.0,
           text_offset: Point = (0.0, 0.2), head: bool = True, dashed: bool = False) -> FancyArrowPatch:
-    """An arrow from ``start`` to ``end`` (shapes or points; clipped at a shape's outline), with ``text`` beside it.
+    """An arrow from ``start`` to ``end`` (shapes or points, clipped at a shape's outline), labelled.
 
-    ``style`` is "data" (the forward flow), "gradient" (the highlighted gradient path) or "cell" (the cell path);
+    ``style`` is "data" (the forward flow), "gradient" (the highlighted gradient path) or "cell" (cell path);
     ``bend`` curves it (a matplotlib arc3 radius); ``text`` sits at the midpoint plus ``text_offset``.
     """
     line = _line_style(style)
@@ -167,7 +180,8 @@ def arrow(ax: Axes, start: Target, end: Target, text: str = "", *, style: str = 
     ax.add_patch(patch)
     if text:
         (x0, y0), (x1, y1) = _point(start), _point(end)
-        label(ax, ((x0 + x1) / 2 + text_offset[0], (y0 + y1) / 2 + text_offset[1]), text, colour=line["color"])
+        middle = ((x0 + x1) / 2 + text_offset[0], (y0 + y1) / 2 + text_offset[1])
+        label(ax, middle, text, colour=line["color"])
     return patch
 
 
@@ -184,12 +198,22 @@ def path(ax: Axes, points: Sequence[Point], *, style: str = "data", head: bool =
     return patch
 
 
-def chain(ax: Axes, texts: Sequence[str], *, y: float, x0: float = 0.0, spacing: float = 1.8,
-          role: str = "state", style: str = "data", width: float = 1.0, height: float = 0.7) -> list[Shape | None]:
+def chain(
+    ax: Axes,
+    texts: Sequence[str],
+    *,
+    y: float,
+    x0: float = 0.0,
+    spacing: float = 1.8,
+    role: str = "state",
+    style: str = "data",
+    width: float = 1.0,
+    height: float = 0.7,
+) -> list[Shape | None]:
     """A time-unrolled chain: one box per entry of ``texts`` at ``y``, joined left to right by arrows.
 
-    An entry "..." draws an ellipsis instead of a box (and returns None in its place); the arrows into and out of it
-    are drawn dashed.
+    An entry "..." draws an ellipsis instead of a box (and returns None in its place); the arrows into and out
+    of it are drawn dashed.
     """
     shapes: list[Shape | None] = []
     for k, text in enumerate(texts):
@@ -209,7 +233,3 @@ def chain(ax: Axes, texts: Sequence[str], *, y: float, x0: float = 0.0, spacing:
             arrow(ax, (x0 + k * spacing + 0.35, y), right, style=style, dashed=True)
     return shapes
 
-
-def column_centres(shapes: Sequence[Shape | None]) -> list[float | None]:
-    """The x of each shape of a chain (None for an ellipsis): where its inputs and outputs go."""
-    return [None if shape is None else shape.x for shape in shapes]
