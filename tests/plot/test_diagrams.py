@@ -175,3 +175,19 @@ def test_lstm_step_values_are_the_reference_step(rng):
 def test_stacked_rnn_draws_one_row_per_layer():
     drawn = texts(diagrams.plot_stacked_rnn(layers=3, steps=2))
     assert "layer 3" in drawn and "$h^{(3)}_{2}$" in drawn and "$h^{(1)}_{3}$" not in drawn
+
+
+def test_vocabulary_chain_arrows_and_nodes():
+    from lstm_course.plot.diagrams import vocabulary
+
+    ax = vocabulary.canvas(None, (0, 8), (0, 2))
+    shapes = vocabulary.chain(ax, ["$a$", "...", "$b$"], y=1.0, spacing=3.0)
+    assert shapes[1] is None and shapes[0].right == (0.5, 1.0) and shapes[2].left == (5.5, 1.0)
+    # An arrow between two shapes is clipped at both outlines.
+    link = vocabulary.arrow(ax, shapes[0], shapes[2], style="gradient")
+    assert link.patchA is shapes[0].patch and link.patchB is shapes[2].patch
+    for kind, text in vocabulary.OPERATIONS.items():
+        vocabulary.node(ax, (1.0, 1.0), kind)
+        assert text in texts(ax)
+    with pytest.raises(ValueError, match="style"):
+        vocabulary.arrow(ax, (0, 0), (1, 1), style="dotted")
