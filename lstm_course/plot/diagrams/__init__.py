@@ -1,4 +1,5 @@
-"""Architecture diagrams with the chapters' symbols, drawn with one vocabulary (``lstm_course.plot.diagrams.vocabulary``).
+"""Architecture diagrams with the chapters' symbols, drawn with one vocabulary
+(``lstm_course.plot.diagrams.vocabulary``).
 
 Every function takes an optional Axes and returns it, like the rest of :mod:`lstm_course.plot`; the annotated
 LSTM cell takes a trained model's values at one step and writes them on the picture. Nothing here trains.
