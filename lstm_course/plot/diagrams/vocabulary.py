@@ -20,7 +20,7 @@ from matplotlib.path import Path
 #: The one font size of every label in every diagram (points).
 FONT_SIZE = 12
 #: Inches per data unit of a new figure: a box of width 1 is this wide on the page.
-INCHES_PER_UNIT = 0.62
+INCHES_PER_UNIT = 0.55
 
 #: Colours per role: (fill, edge). Inputs green, states blue, gates yellow, outputs and losses red, operations
 #: grey.
@@ -122,13 +122,15 @@ def box(ax: Axes, at: Point, text: str = "", *, role: str = "state", width: floa
 def layer(ax: Axes, at: Point, kind: str, *, width: float = 0.85, height: float = 0.6) -> Shape:
     """A learned layer (weights, bias, then ``kind``: "sigma" or "tanh"), drawn as a gate-coloured square."""
     text = {"sigma": r"$\sigma$", "tanh": r"$\tanh$"}[kind]
+    # tanh is wider than σ: its box grows to hold it.
+    width = width if kind == "sigma" else max(width, 1.0)
     return box(ax, at, text, role="gate", width=width, height=height, rounded=False)
 
 
 def node(ax: Axes, at: Point, kind: str, *, radius: float = 0.25) -> Shape:
     """An operation without weights: "mul" (⊙), "add" (+), "times" (×), "one_minus" (1 − ·) or "tanh"."""
     fill, edge = ROLES["op"]
-    width = 2 * radius if kind != "tanh" else 3 * radius
+    width = 2 * radius if kind != "tanh" else 3.6 * radius
     outline = {"facecolor": fill, "edgecolor": edge, "linewidth": 1.4, "zorder": 4}
     if kind == "tanh":
         corner = (at[0] - width / 2, at[1] - radius)
