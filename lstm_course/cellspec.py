@@ -23,7 +23,7 @@ class CellSpec:
 
     @property
     def num_gates(self) -> int:
-        """G: weight_ih is (G*H, D)."""
+        """The number of gates, G (weight_ih is (G*H, D))."""
         return len(self.gates)
 
 

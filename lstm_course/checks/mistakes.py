@@ -14,7 +14,7 @@ cell's spec and its correct step functions (``CellSteps``) this module builds:
   off by one in time, and the step backward's own mistakes made inside the loop (``bptt_variants``).
 
 A new cell's check passes its ``CellSteps`` (from the reference), its backward with the knobs and its
-``TanhSite``s; only the mistakes no other cell can make are written in its own module.
+``TanhSite`` entries; only the mistakes no other cell can make are written in its own module.
 
 States and their gradients are tuples in the spec's order, e.g. (h, c) and (dh, dc) for the LSTM.
 """
@@ -42,8 +42,8 @@ STATE_WORDS = {"h": "hidden", "c": "cell"}
 class CellSteps:
     """A cell's correct step pair, in the form every cell's reference has.
 
-    forward(x_t (B, D), *states_prev (B, H), params) -> (*states (B, H), cache)
-    backward(*dstates (B, H), cache) -> (dx_t (B, D), *dstates_prev (B, H), grads)
+    ``forward(x_t (B, D), *states_prev (B, H), params) -> (*states (B, H), cache)``,
+    ``backward(*dstates (B, H), cache) -> (dx_t (B, D), *dstates_prev (B, H), grads)``.
     """
 
     spec: CellSpec
