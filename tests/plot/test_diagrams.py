@@ -40,18 +40,51 @@ DIAGRAMS = {
     ),
     "sequence shapes": (
         diagrams.plot_sequence_shapes,
-        ["one-to-many", "many-to-one", "many-to-many, aligned", "many-to-many, unaligned", "$x_{1}$",
-         "$y_{3}$"],
+        [
+            "one-to-many",
+            "many-to-one",
+            "many-to-many, aligned",
+            "many-to-many, unaligned",
+            "$x_{1}$",
+            "$y_{3}$",
+        ],
     ),
     "LSTM cell": (
         diagrams.plot_lstm_cell,
-        ["$x_t$", "$h_{t-1}$", "$c_{t-1}$", "$i_t$", "$f_t$", "$g_t$", "$o_t$", "$c_t$", "$h_t$", r"$\sigma$",
-         r"$\tanh$", r"$\odot$", "$+$", r"$\tanh(c_t)$", "candidate"],
+        [
+            "$x_t$",
+            "$h_{t-1}$",
+            "$c_{t-1}$",
+            "$i_t$",
+            "$f_t$",
+            "$g_t$",
+            "$o_t$",
+            "$c_t$",
+            "$h_t$",
+            r"$\sigma$",
+            r"$\tanh$",
+            r"$\odot$",
+            "$+$",
+            r"$\tanh(c_t)$",
+            "candidate",
+        ],
     ),
     "GRU cell": (
         diagrams.plot_gru_cell,
-        ["$h_{t-1}$", "$x_t$", "$z_t$", "$r_t$", "$n_t$", "$h_t$", "$W_{hn}$", "$1-$", r"$z_t \odot h_{t-1}$",
-         "update", "reset", "candidate"],
+        [
+            "$h_{t-1}$",
+            "$x_t$",
+            "$z_t$",
+            "$r_t$",
+            "$n_t$",
+            "$h_t$",
+            "$W_{hn}$",
+            "$1-$",
+            r"$z_t \odot h_{t-1}$",
+            "update",
+            "reset",
+            "candidate",
+        ],
     ),
     "stacked RNN": (
         diagrams.plot_stacked_rnn,
@@ -59,8 +92,13 @@ DIAGRAMS = {
     ),
     "bidirectional": (
         diagrams.plot_bidirectional,
-        ["forward", "backward", r"$\overrightarrow{h}_{1}$", r"$\overleftarrow{h}_{3}$",
-         r"$[\overrightarrow{h}_{2}; \overleftarrow{h}_{2}]$"],
+        [
+            "forward",
+            "backward",
+            r"$\overrightarrow{h}_{1}$",
+            r"$\overleftarrow{h}_{3}$",
+            r"$[\overrightarrow{h}_{2}; \overleftarrow{h}_{2}]$",
+        ],
     ),
     "encoder-decoder": (
         diagrams.plot_encoder_decoder,
@@ -124,11 +162,30 @@ def test_format_value():
 
 
 def test_annotated_cell_writes_every_value_it_was_given():
-    values = {"x": "dogs", "h_prev": 0.12, "c_prev": 2.31, "i": 0.93, "f": 0.04, "g": -0.97, "o": 0.88,
-              "c": -0.81, "h": -0.59}
+    values = {
+        "x": "dogs",
+        "h_prev": 0.12,
+        "c_prev": 2.31,
+        "i": 0.93,
+        "f": 0.04,
+        "g": -0.97,
+        "o": 0.88,
+        "c": -0.81,
+        "h": -0.59,
+    }
     drawn = texts(diagrams.plot_lstm_cell(values=values, title="unit 7"))
-    for text in ("$x_t$ = 'dogs'", "$h_{t-1}$ = 0.12", "$c_{t-1}$ = 2.31", "$i_t$ = 0.93", "$f_t$ = 0.04",
-                 "$g_t$ = -0.97", "$o_t$ = 0.88", "$c_t$ = -0.81", "$h_t$ = -0.59", "unit 7"):
+    for text in (
+        "$x_t$ = 'dogs'",
+        "$h_{t-1}$ = 0.12",
+        "$c_{t-1}$ = 2.31",
+        "$i_t$ = 0.93",
+        "$f_t$ = 0.04",
+        "$g_t$ = -0.97",
+        "$o_t$ = 0.88",
+        "$c_t$ = -0.81",
+        "$h_t$ = -0.59",
+        "unit 7",
+    ):
         assert text in drawn, text
     # What the cell computes on the way, from the values given: f c_prev, i g, tanh(c).
     for text in (r"$f_t \odot c_{t-1}$ = 0.09", r"$i_t \odot g_t$ = -0.90", r"$\tanh(c_t)$ = -0.67"):

@@ -70,6 +70,7 @@ def lstm_step_values(step: Any, units: Any = 0, row: int = 0) -> dict[str, np.nd
 
 def _products(values: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """f ⊙ c_prev, i ⊙ g and tanh(c) from the given values, where they are all given."""
+
     def get(name: str) -> np.ndarray | None:
         return None if name not in values else np.asarray(values[name], dtype=np.float64)
 
@@ -134,8 +135,12 @@ def plot_lstm_cell(
     merge = junction(ax, at(1.3, bottom_y))
     path(ax, [at(-1.9, bottom_y), merge.centre], head=False)
     path(ax, [at(1.3, -1.0), merge.centre], head=False)
-    names = {"f": (2.5, "sigma", "forget"), "i": (4.3, "sigma", "input"), "g": (6.0, "tanh", "candidate"),
-             "o": (7.4, "sigma", "output")}
+    names = {
+        "f": (2.5, "sigma", "forget"),
+        "i": (4.3, "sigma", "input"),
+        "g": (6.0, "tanh", "candidate"),
+        "o": (7.4, "sigma", "output"),
+    }
     layers = {}
     for gate, (x, kind, name) in names.items():
         layers[gate] = layer(ax, at(x, layer_y), kind)
@@ -160,17 +165,25 @@ def plot_lstm_cell(
     path(ax, [h_split.centre, at(10.4, 7.1)])
 
     positions = {
-        "c_prev": (at(-1.9, top_y + 0.4), "left"), "h_prev": (at(-1.9, bottom_y + 0.4), "left"),
-        "x": (at(1.3, -1.35), "center"), "f": (at(2.7, 3.8), "left"), "i": (at(4.5, 3.5), "left"),
-        "g": (at(6.2, 3.55), "left"), "o": (at(7.4, 3.0), "center"), "c": (at(12.5, top_y + 0.4), "right"),
+        "c_prev": (at(-1.9, top_y + 0.4), "left"),
+        "h_prev": (at(-1.9, bottom_y + 0.4), "left"),
+        "x": (at(1.3, -1.35), "center"),
+        "f": (at(2.7, 3.8), "left"),
+        "i": (at(4.5, 3.5), "left"),
+        "g": (at(6.2, 3.55), "left"),
+        "o": (at(7.4, 3.0), "center"),
+        "c": (at(12.5, top_y + 0.4), "right"),
         "h": (at(12.5, bottom_y + 0.4), "right"),
     }
     for name, (where, ha) in positions.items():
         _value_label(ax, where, LSTM_SYMBOLS[name], values.get(name), ha)
     label(ax, at(10.55, 7.3), "$h_t$", ha="left")
     products = _products(values)
-    product_positions = {"f_c_prev": (at(2.75, 5.05), "left"), "i_g": (at(6.2, 4.9), "left"),
-                         "tanh_c": (at(9.2, 3.6), "left")}
+    product_positions = {
+        "f_c_prev": (at(2.75, 5.05), "left"),
+        "i_g": (at(6.2, 4.9), "left"),
+        "tanh_c": (at(9.2, 3.6), "left"),
+    }
     for name, (where, ha) in product_positions.items():
         _value_label(ax, where, LSTM_PRODUCTS[name], products.get(name), ha)
     label(ax, at(5.3, -1.5), r"$g_t$, the candidate, is also written $\tilde c_t$ or $N_t$")
@@ -182,8 +195,14 @@ def _value_label(ax: Axes, where: tuple[float, float], symbol: str, value: Any, 
     if value is None:
         label(ax, where, symbol, ha=ha)
         return
-    label(ax, where, f"{symbol} = {format_value(value)}", ha=ha, colour=VALUE_COLOUR,
-          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5})
+    label(
+        ax,
+        where,
+        f"{symbol} = {format_value(value)}",
+        ha=ha,
+        colour=VALUE_COLOUR,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5},
+    )
 
 
 def plot_gru_cell(ax: Axes | None = None) -> Axes:
@@ -237,10 +256,15 @@ def plot_gru_cell(ax: Axes | None = None) -> Axes:
     path(ax, [h_split.centre, (10.4, 7.1)])
 
     for text, where, ha in (
-        ("$h_{t-1}$", (-1.9, top_y + 0.4), "left"), ("$x_t$", (1.2, -1.35), "center"),
-        ("$z_t$", (2.45, 3.6), "left"), ("$r_t$", (4.05, 2.85), "left"), ("$n_t$", (7.6, 2.5), "left"),
-        ("$h_t$", (12.5, top_y + 0.4), "right"), ("$h_t$", (10.55, 7.2), "left"),
-        (r"$z_t \odot h_{t-1}$", (7.65, 5.4), "left"), ("($x_t$ only)", (7.0, 0.45), "center"),
+        ("$h_{t-1}$", (-1.9, top_y + 0.4), "left"),
+        ("$x_t$", (1.2, -1.35), "center"),
+        ("$z_t$", (2.45, 3.6), "left"),
+        ("$r_t$", (4.05, 2.85), "left"),
+        ("$n_t$", (7.6, 2.5), "left"),
+        ("$h_t$", (12.5, top_y + 0.4), "right"),
+        ("$h_t$", (10.55, 7.2), "left"),
+        (r"$z_t \odot h_{t-1}$", (7.65, 5.4), "left"),
+        ("($x_t$ only)", (7.0, 0.45), "center"),
     ):
         label(ax, where, text, ha=ha)
     return ax

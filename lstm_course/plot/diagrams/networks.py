@@ -44,8 +44,16 @@ def plot_feedforward_vs_recurrent(ax: Axes | None = None) -> Axes:
     arrow(ax, h_t, out_t, "$W_{hy}$", text_offset=(-0.55, 0.0))
     # The loop: out of h_t's right side, round, and back in at its bottom, right of the input's arrow.
     loop_x = h_t.x + h_t.width / 2 + 0.7
-    path(ax, [h_t.right, (loop_x, h_t.y), (loop_x, h_t.y - 0.95), (h_t.x + 0.3, h_t.y - 0.95),
-              (h_t.x + 0.3, h_t.y - h_t.height / 2)])
+    path(
+        ax,
+        [
+            h_t.right,
+            (loop_x, h_t.y),
+            (loop_x, h_t.y - 0.95),
+            (h_t.x + 0.3, h_t.y - 0.95),
+            (h_t.x + 0.3, h_t.y - h_t.height / 2),
+        ],
+    )
     label(ax, (loop_x + 0.15, h_t.y - 0.45), "$W_{hh}$: $h_t$ goes back in,\nread at step $t+1$", ha="left")
     return ax
 
@@ -90,8 +98,13 @@ def plot_unrolled_rnn(
             if gradient:
                 arrow(ax, (state.x + 0.15, loss.y - 0.35), (state.x + 0.15, state.y + 0.35), style="gradient")
         if gradient:
-            label(ax, (state.x - 0.55, state.y - 0.62), rf"$\partial L / \partial h_{{{time}}}$",
-                  colour=GRADIENT_COLOUR, ha="right")
+            label(
+                ax,
+                (state.x - 0.55, state.y - 0.62),
+                rf"$\partial L / \partial h_{{{time}}}$",
+                colour=GRADIENT_COLOUR,
+                ha="right",
+            )
     if gradient:
         _backward_steps(ax, times, states, spacing, jacobians)
     return ax
@@ -113,9 +126,14 @@ def _backward_steps(ax: Axes, times: Sequence[str], states: list, spacing: float
             middle = ((start[0] + end[0]) / 2, later.y + 0.35)
             label(ax, middle, _subscript("J", times[k]), colour=GRADIENT_COLOUR)
     if jacobians:
-        label(ax, (-1.8, -1.25),
-              r"each step back multiplies by $J_s = \partial h_s / \partial h_{s-1}"
-              r" = \mathrm{diag}(1 - h_s^2)\, W_{hh}$", colour=GRADIENT_COLOUR, ha="left")
+        label(
+            ax,
+            (-1.8, -1.25),
+            r"each step back multiplies by $J_s = \partial h_s / \partial h_{s-1}"
+            r" = \mathrm{diag}(1 - h_s^2)\, W_{hh}$",
+            colour=GRADIENT_COLOUR,
+            ha="left",
+        )
 
 
 #: The sequence shapes: title, an example, then per step whether it reads an input (x) and emits one (y).
@@ -127,8 +145,9 @@ SEQUENCE_SHAPES = {
 }
 
 
-def _sequence_shape(ax: Axes, origin: tuple[float, float], title: str, example: str, inputs: str,
-                    outputs: str) -> None:
+def _sequence_shape(
+    ax: Axes, origin: tuple[float, float], title: str, example: str, inputs: str, outputs: str
+) -> None:
     """One panel of :func:`plot_sequence_shapes`: a chain of states with inputs below and outputs above."""
     x0, y0 = origin
     label(ax, (x0 - 0.35, y0 + 3.85), title, ha="left")
@@ -138,12 +157,27 @@ def _sequence_shape(ax: Axes, origin: tuple[float, float], title: str, example: 
     for state, has_input, has_output in zip(states, inputs, outputs, strict=True):
         if has_input == "x":
             input_count += 1
-            arrow(ax, box(ax, (state.x, y0), _subscript("x", str(input_count)), role="input", width=0.7,
-                          height=0.55), state)
+            arrow(
+                ax,
+                box(
+                    ax, (state.x, y0), _subscript("x", str(input_count)), role="input", width=0.7, height=0.55
+                ),
+                state,
+            )
         if has_output == "y":
             output_count += 1
-            arrow(ax, state, box(ax, (state.x, y0 + 2.4), _subscript("y", str(output_count)), role="output",
-                                 width=0.7, height=0.55))
+            arrow(
+                ax,
+                state,
+                box(
+                    ax,
+                    (state.x, y0 + 2.4),
+                    _subscript("y", str(output_count)),
+                    role="output",
+                    width=0.7,
+                    height=0.55,
+                ),
+            )
 
 
 def plot_sequence_shapes(ax: Axes | None = None) -> Axes:
@@ -205,8 +239,9 @@ def plot_encoder_decoder(ax: Axes | None = None, *, source: int = 3, target: int
     spacing = 1.8
     ax = canvas(ax, (-1.0, (source + target - 1) * spacing + 1.0), (-1.2, 4.2))
     encoder = chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=1.6, spacing=spacing)
-    decoder = chain(ax, [_subscript("s", str(k + 1)) for k in range(target)], y=1.6, x0=source * spacing,
-                    spacing=spacing)
+    decoder = chain(
+        ax, [_subscript("s", str(k + 1)) for k in range(target)], y=1.6, x0=source * spacing, spacing=spacing
+    )
     for j, state in enumerate(encoder):
         arrow(ax, box(ax, (state.x, 0.0), _subscript("x", str(j + 1)), role="input"), state)
     arrow(ax, encoder[-1], decoder[0], style="cell")
@@ -229,8 +264,12 @@ def plot_attention(ax: Axes | None = None, *, source: int = 4) -> Axes:
     label(ax, (middle + 0.45, 2.6), r"$\sum_j$", ha="left")
     for j, state in enumerate(encoder):
         arrow(ax, state, weigh, style="data")
-        label(ax, ((state.x + middle) / 2 + (0.35 if state.x >= middle else -0.35), 1.35),
-              rf"$\alpha_{{t,{j + 1}}}$", colour=ROLES["attention"][1])
+        label(
+            ax,
+            ((state.x + middle) / 2 + (0.35 if state.x >= middle else -0.35), 1.35),
+            rf"$\alpha_{{t,{j + 1}}}$",
+            colour=ROLES["attention"][1],
+        )
     context = box(ax, (middle, 4.2), "$c_t$", role="attention")
     arrow(ax, weigh, context)
     decoder_x = (source - 1) * spacing + 2.8

@@ -96,23 +96,46 @@ def canvas(ax: Axes | None, xlim: tuple[float, float], ylim: tuple[float, float]
 
 
 def label(
-    ax: Axes, at: Point, text: str, *, colour: str = DATA_COLOUR, ha: str = "center", va: str = "center",
+    ax: Axes,
+    at: Point,
+    text: str,
+    *,
+    colour: str = DATA_COLOUR,
+    ha: str = "center",
+    va: str = "center",
     **kwargs,
 ) -> None:
     """Text in the diagrams' font size (mathtext for symbols: ``r"$h_t$"``)."""
     ax.text(*at, text, fontsize=FONT_SIZE, color=colour, ha=ha, va=va, zorder=5, **kwargs)
 
 
-def box(ax: Axes, at: Point, text: str = "", *, role: str = "state", width: float = 1.0, height: float = 0.7,
-        rounded: bool = True, behind: bool = False) -> Shape:
+def box(
+    ax: Axes,
+    at: Point,
+    text: str = "",
+    *,
+    role: str = "state",
+    width: float = 1.0,
+    height: float = 0.7,
+    rounded: bool = True,
+    behind: bool = False,
+) -> Shape:
     """A box for a state, a layer or an input, coloured by ``role`` (a key of ROLES), with ``text`` inside.
 
     ``behind`` puts it under the lines (for a frame that lines cross, like the LSTM cell's outline).
     """
     fill, edge = ROLES[role]
     style = "round,pad=0,rounding_size=0.12" if rounded else "square,pad=0"
-    patch = FancyBboxPatch((at[0] - width / 2, at[1] - height / 2), width, height, boxstyle=style,
-                           facecolor=fill, edgecolor=edge, linewidth=1.4, zorder=1 if behind else 3)
+    patch = FancyBboxPatch(
+        (at[0] - width / 2, at[1] - height / 2),
+        width,
+        height,
+        boxstyle=style,
+        facecolor=fill,
+        edgecolor=edge,
+        linewidth=1.4,
+        zorder=1 if behind else 3,
+    )
     ax.add_patch(patch)
     if text:
         label(ax, at, text)
@@ -164,8 +187,18 @@ def _line_style(style: str) -> dict:
     raise ValueError(f"style must be 'data', 'gradient' or 'cell', got {style!r}")
 
 
-def arrow(ax: Axes, start: Target, end: Target, text: str = "", *, style: str = "data", bend: float = 0.0,
-          text_offset: Point = (0.0, 0.2), head: bool = True, dashed: bool = False) -> FancyArrowPatch:
+def arrow(
+    ax: Axes,
+    start: Target,
+    end: Target,
+    text: str = "",
+    *,
+    style: str = "data",
+    bend: float = 0.0,
+    text_offset: Point = (0.0, 0.2),
+    head: bool = True,
+    dashed: bool = False,
+) -> FancyArrowPatch:
     """An arrow from ``start`` to ``end`` (shapes or points, clipped at a shape's outline), labelled.
 
     ``style`` is "data" (the forward flow), "gradient" (the highlighted gradient path) or "cell" (cell path);
@@ -173,11 +206,18 @@ def arrow(ax: Axes, start: Target, end: Target, text: str = "", *, style: str = 
     """
     line = _line_style(style)
     patch = FancyArrowPatch(
-        _point(start), _point(end),
+        _point(start),
+        _point(end),
         patchA=start.patch if isinstance(start, Shape) else None,
         patchB=end.patch if isinstance(end, Shape) else None,
-        arrowstyle="-|>" if head else "-", mutation_scale=14, connectionstyle=f"arc3,rad={bend}",
-        shrinkA=1, shrinkB=1, linestyle="--" if dashed else "-", zorder=2, **line,
+        arrowstyle="-|>" if head else "-",
+        mutation_scale=14,
+        connectionstyle=f"arc3,rad={bend}",
+        shrinkA=1,
+        shrinkB=1,
+        linestyle="--" if dashed else "-",
+        zorder=2,
+        **line,
     )
     ax.add_patch(patch)
     if text:
@@ -194,8 +234,16 @@ def path(ax: Axes, points: Sequence[Point], *, style: str = "data", head: bool =
     """
     line = _line_style(style)
     codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
-    patch = FancyArrowPatch(path=Path(points, codes), arrowstyle="-|>" if head else "-", mutation_scale=14,
-                            shrinkA=0, shrinkB=0, joinstyle="miter", zorder=2, **line)
+    patch = FancyArrowPatch(
+        path=Path(points, codes),
+        arrowstyle="-|>" if head else "-",
+        mutation_scale=14,
+        shrinkA=0,
+        shrinkB=0,
+        joinstyle="miter",
+        zorder=2,
+        **line,
+    )
     ax.add_patch(patch)
     return patch
 
@@ -234,4 +282,3 @@ def chain(
         elif right is not None:
             arrow(ax, (x0 + k * spacing + 0.35, y), right, style=style, dashed=True)
     return shapes
-
