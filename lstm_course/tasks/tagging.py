@@ -237,3 +237,46 @@ def tagging_batch(
 def lengths_from_x(x) -> np.ndarray:
     """(B,) the real length of each sentence of a one-hot batch x (T, B, V): the steps that are not ``<pad>``."""
     return (np.asarray(x)[:, :, WORD_INDEX[PAD]] == 0).sum(axis=0)
+
+
+# ---- the same sentences as characters, for the bidirectional "language model" --------------------------------
+
+CHARS = PAD[0] + "".join(sorted({ch for word in VOCAB[1:] for ch in word} | {" "}))  # index 0 pads
+
+
+class CharBatch(NamedTuple):
+    """Sentences as characters, time-major: x (T, B, C) one-hot float32 (index 0 pads), y (T, B) int64 the
+    next character (``IGNORE`` after the last one), lengths (B,)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lengths: np.ndarray
+
+
+def char_indices(text: str) -> np.ndarray:
+    """(len(text),) int64 indices into CHARS; a character outside it raises a ValueError naming it."""
+    unknown = sorted(set(text) - set(CHARS[1:]))
+    if unknown:
+        raise ValueError(f"characters not in CHARS: {unknown}")
+    return np.array([CHARS.index(ch) for ch in text], dtype=np.int64)
+
+
+def char_batch_of(texts: list[str]) -> CharBatch:
+    """The texts as a padded :class:`CharBatch`: y[t] is the character after x[t], ``IGNORE`` past the end."""
+    lengths = np.array([len(text) for text in texts], dtype=np.int64)
+    T, B = int(lengths.max()), len(texts)
+    index = np.zeros((T, B), dtype=np.int64)
+    y = np.full((T, B), IGNORE, dtype=np.int64)
+    for b, text in enumerate(texts):
+        codes = char_indices(text)
+        index[: len(text), b] = codes
+        y[: len(text) - 1, b] = codes[1:]
+    x = np.eye(len(CHARS), dtype=np.float32)[index]  # (T, B, C); padding is the one-hot of index 0
+    return CharBatch(x, y, lengths)
+
+
+def char_batch(batch_size: int, rng: np.random.Generator, *, max_gap: int = 6) -> CharBatch:
+    """``batch_size`` random sentences (see :func:`sentence`) spelt out as characters, words joined by spaces."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return char_batch_of([" ".join(sentence(rng, max_gap=max_gap).words) for _ in range(batch_size)])
