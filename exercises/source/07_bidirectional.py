@@ -18,8 +18,8 @@
 # Leave the check cells as they are.
 #
 # Letters: T time steps, B batch, D input features, H hidden units. A **step** function takes
-# `(x_t (B, D), h_prev (B, H), params)` and returns the new `h (B, H)`. Your functions receive it as their first
-# argument and must work for any such step: the checks pass a tanh RNN step and a GRU step.
+# `(x_t (B, D), h_prev (B, H), params)` and returns the new `h (B, H)`. Your functions receive it as their
+# first argument and must work for any such step: the checks pass a tanh RNN step and a GRU step.
 
 # %%
 import numpy as np
@@ -86,8 +86,8 @@ check_run_direction(run_direction)
 #
 # Run the forward direction with `params_fwd` and the reverse direction with `params_rev`, each with its own
 # weights, and combine them as `torch.nn.RNN(..., bidirectional=True)` does:
-# - `out` (T, B, 2H): `out[t] = [forward state at t, reverse state at t]`, concatenated along the last axis, so
-#   `out[..., :H]` is the forward direction;
+# - `out` (T, B, 2H): `out[t] = [forward state at t, reverse state at t]`, concatenated along the last axis,
+#   so `out[..., :H]` is the forward direction;
 # - `h_n` (2, B, H): `h_n[0]` the forward direction's `h_last`, `h_n[1]` the reverse direction's.
 
 
@@ -109,5 +109,5 @@ check_bidirectional_forward(bidirectional_forward)
 
 # %% [markdown]
 # Both pass? `torch.nn.RNN(D, H, bidirectional=True)` on `pack_padded_sequence(x, lengths,
-# enforce_sorted=False)` computes the same `out` and `h_n` (chapter 6 shows it, and what goes wrong without the
-# lengths).
+# enforce_sorted=False)` computes the same `out` and `h_n` (chapter 6 shows it, and what goes wrong without
+# the lengths).

@@ -1,4 +1,4 @@
-"""Checks for exercise 07: one direction over a padded batch, then a bidirectional layer, over any step function.
+"""Checks for exercise 07: one direction over a padded batch, then a bidirectional layer, over any step.
 
 The student writes ``run_direction(step, x, lengths, params, reverse)`` and ``bidirectional_forward(step, x,
 lengths, params_fwd, params_rev)``. ``step(x_t (B, D), h_prev (B, H), params) -> h (B, H)`` is given (a tanh
@@ -51,7 +51,7 @@ CELL_OF = {rnn_step: "rnn", gru_step: "gru"}
 def expected_direction(
     step: Step, x: np.ndarray, lengths: np.ndarray, params: dict, reverse: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(out (T, B, H), h_last (B, H)) from the reference, each sequence run alone at its length, then padded."""
+    """(out (T, B, H), h_last (B, H)) from the reference: each sequence run alone at its length, padded."""
     T, B, _ = x.shape
     H = params["weight_hh"].shape[1]
     out, last = np.zeros((T, B, H)), np.zeros((B, H))
@@ -102,8 +102,10 @@ def direction_with(
             states.append(h[0])
             if k == 0:
                 first[b] = h[0]
-        for k, t in enumerate(times):
-            out[(times[::-1] if reverse and unflipped else times)[k], b] = states[k]
+        # unflipped: state k lands where it was computed in order (k), not where its input was (times[k])
+        places = times[::-1] if reverse and unflipped else times
+        for place, state in zip(places, states, strict=True):
+            out[place, b] = state
         last[b] = h[0]
         out[length:, b] = h[0] if padded_outputs else 0.0
     return out, (first if last_read_first else last)
@@ -138,8 +140,8 @@ def _direction_variants(step: Step, x, lengths, params, reverse: bool, output: i
                 mistake(from_padding=True),
             ),
             (
-                "the reverse outputs are not flipped back: out[t] must be the state computed when the reverse "
-                "pass read x[t], not the state after t + 1 steps of the reverse pass",
+                "the reverse outputs are not flipped back: out[t] must be the state computed when the "
+                "reverse pass read x[t], not the state after t + 1 steps of the reverse pass",
                 mistake(unflipped=True),
             ),
             (
@@ -189,7 +191,11 @@ def _direction_case(
         variants=_direction_variants(step, x, lengths, params, reverse, 0),
     )
     expect_array(
-        "h_last", h_last, e_last, dims="B, H", variants=_direction_variants(step, x, lengths, params, reverse, 1)
+        "h_last",
+        h_last,
+        e_last,
+        dims="B, H",
+        variants=_direction_variants(step, x, lengths, params, reverse, 1),
     )
 
 
@@ -211,9 +217,7 @@ def check_run_direction(run_direction: Callable[..., Any], seed: int | None = No
     )
 
 
-def _bidirectional_variants(
-    step: Step, x, lengths, params_fwd, params_rev, output: int
-) -> list[Variant]:
+def _bidirectional_variants(step: Step, x, lengths, params_fwd, params_rev, output: int) -> list[Variant]:
     """Mistakes in putting the two directions together; ``output`` 0 picks out, 1 h_n."""
     fwd = expected_direction(step, x, lengths, params_fwd, reverse=False)
     rev = expected_direction(step, x, lengths, params_rev, reverse=True)
@@ -223,7 +227,9 @@ def _bidirectional_variants(
     fwd_with_rev_params = expected_direction(step, x, lengths, params_rev, reverse=False)
 
     def joined(first: tuple, second: tuple) -> np.ndarray:
-        return np.concatenate([first[0], second[0]], axis=2) if output == 0 else np.stack([first[1], second[1]])
+        return (
+            np.concatenate([first[0], second[0]], axis=2) if output == 0 else np.stack([first[1], second[1]])
+        )
 
     return [
         (
@@ -274,8 +280,14 @@ def _bidirectional_case(
     fwd = expected_direction(step, x, lengths, params_fwd, reverse=False)
     rev = expected_direction(step, x, lengths, params_rev, reverse=True)
     e_out, e_h_n = np.concatenate([fwd[0], rev[0]], axis=2), np.stack([fwd[1], rev[1]])
-    if isinstance(out, np.ndarray) and out.shape == (2, *e_out.shape[:2], H) and close(out, np.stack([fwd[0], rev[0]])):
-        raise Feedback("out stacks the directions on a new axis: concatenate them along the last axis, (T, B, 2H)")
+    if (
+        isinstance(out, np.ndarray)
+        and out.shape == (2, *e_out.shape[:2], H)
+        and close(out, np.stack([fwd[0], rev[0]]))
+    ):
+        raise Feedback(
+            "out stacks the directions on a new axis: concatenate them along the last axis, (T, B, 2H)"
+        )
     expect_array(
         "out",
         out,

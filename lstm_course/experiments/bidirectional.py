@@ -1,7 +1,8 @@
 """Chapter 6's bidirectional experiments: tagging that needs right context, padding, and a "language model".
 
 The tagger is :class:`~lstm_course.nn.SequenceTagger` over one-hot words of :mod:`lstm_course.tasks.tagging`,
-one direction or two, trained with ``fit`` on padded batches with ``lengths=`` (read off the ``<pad>`` column).
+one direction or two, trained with ``fit`` on padded batches with ``lengths=`` (read off the ``<pad>``
+column).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _lengths(x: torch.Tensor) -> torch.Tensor:
 
 
 def tagging_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the tag logits (T, B, C) at the real steps; the padded batch runs with ``lengths=``."""
+    """Cross-entropy of the tag logits (T, B, C) at the real steps; the padded batch runs with lengths=."""
     logits = model(x, lengths=_lengths(x))
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
 
@@ -101,9 +102,7 @@ def accuracy_by_lookahead(model: torch.nn.Module, batch: TaggingBatch) -> dict[i
     """{lookahead: (accuracy, count)}: how far ahead the deciding word is (0: the words so far decide)."""
     correct = tag_predictions(model, batch.x) == batch.y
     real = batch.y != IGNORE
-    return {
-        int(k): _share(correct, real & (batch.lookahead == k)) for k in np.unique(batch.lookahead[real])
-    }
+    return {int(k): _share(correct, real & (batch.lookahead == k)) for k in np.unique(batch.lookahead[real])}
 
 
 def accuracy_by_position(model: torch.nn.Module, batch: TaggingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -157,8 +156,12 @@ def padding_effect(
             results[name] = (float(correct[real].mean()), float(correct[batch.ambiguous].mean()), change)
         rows.append(
             PaddingRow(
-                extra, results["with"][0], results["without"][0], results["without"][1],
-                results["with"][2], results["without"][2],
+                extra,
+                results["with"][0],
+                results["without"][0],
+                results["without"][1],
+                results["with"][2],
+                results["without"][2],
             )
         )
     return rows
@@ -197,7 +200,7 @@ def train_language_model(
 
 
 def next_char_accuracy(model: torch.nn.Module, batch: CharBatch) -> float:
-    """Share of real steps (all but each text's last) where the most likely character is the one that follows."""
+    """Share of real steps (all but the last of each text) where the argmax is the character that follows."""
     param = next(model.parameters())
     with torch.no_grad():
         logits = model(torch.as_tensor(batch.x, dtype=param.dtype), lengths=torch.as_tensor(batch.lengths))

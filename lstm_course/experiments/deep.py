@@ -1,8 +1,8 @@
-"""Chapter 6's stacking experiments: torch's h_n layout, and what 1, 2 and 3 layers do on one task, over seeds.
+"""Chapter 6's stacking experiment: what 1, 2 and 3 layers do on one task, over seeds.
 
 The task is a running sum modulo ``modulus``: digits x_t in [0, m) arrive one per step, and at every step the
-model must output (x_1 + ... + x_t) mod m. It needs memory (the sum so far) and a nonlinear update of it at every
-step (a rotation among m states picked by the digit), which is what extra layers are supposed to help with.
+model must output (x_1 + ... + x_t) mod m. It needs memory (the sum so far) and a nonlinear update of it at
+every step (a rotation among m states picked by the digit), which is what extra layers are said to help with.
 """
 
 from __future__ import annotations
@@ -67,7 +67,12 @@ def train_depth(config: DepthConfig, training: TrainConfig) -> tuple[SequenceTag
     """Train one stack on running sums and test it on 500 fresh sequences: (model, DepthRun)."""
     torch.manual_seed(training.seed)
     model = SequenceTagger(
-        config.cell, config.modulus, config.hidden_size, config.modulus, num_layers=config.num_layers, fast=True
+        config.cell,
+        config.modulus,
+        config.hidden_size,
+        config.modulus,
+        num_layers=config.num_layers,
+        fast=True,
     )
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +93,10 @@ def train_depth(config: DepthConfig, training: TrainConfig) -> tuple[SequenceTag
 
 
 def depth_sweep(
-    depths=(1, 2, 3), seeds=(0, 1, 2), config: DepthConfig = DepthConfig(), training: TrainConfig | None = None
+    depths=(1, 2, 3),
+    seeds=(0, 1, 2),
+    config: DepthConfig = DepthConfig(),
+    training: TrainConfig | None = None,
 ) -> list[DepthRun]:
     """Train every depth with every seed (same data stream per seed); one DepthRun each."""
     training = depth_training() if training is None else training

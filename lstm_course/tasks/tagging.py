@@ -1,4 +1,4 @@
-"""Template sentences with Faker's names, cities and companies, tagged BIO exactly, for the bidirectional chapter.
+"""Template sentences with Faker's names, cities and companies, tagged BIO exactly (chapter 6).
 
 Four templates, each tagged by construction (no tagger guesses a tag)::
 
@@ -7,12 +7,12 @@ Four templates, each tagged by construction (no tagger guesses a tag)::
     roth inc moved to aachen .               B-ORG I-ORG O O B-LOC O
     yesterday horn , as usual , said so .    O B-PER O O O O O O O      (or: ... horn , as usual , flooded .)
 
-The last template holds the **ambiguous token**: a word that is a surname in Faker's ``en_US`` list *and* a city
-in one of its city lists (``horn``, ``hall``, ``martin``, ...). The words before it are the same for both
-readings; only the deciding word after it (``said`` for a person, ``flooded`` for a place), ``lookahead`` steps
-ahead, tells its tag. Between them sit 0 to ``max_gap`` neutral filler words. Every other token's tag follows
-from the token itself and the words before it, so a model that reads left to right can tag all of them and
-guess only the ambiguous one.
+The last template holds the **ambiguous token**: a word that is a surname in Faker's ``en_US`` list *and* a
+city in one of its city lists (``horn``, ``hall``, ``roth``, ...). The words before it are the same for both
+readings; only the deciding word after it (``said`` for a person, ``flooded`` for a place), ``lookahead``
+steps ahead, tells its tag. Between them sit 0 to ``max_gap`` neutral filler words. Every other token's tag
+follows from the token itself and the words before it, so a model that reads left to right can tag all of them
+and guess only the ambiguous one.
 
 Needs ``faker`` (the book and test extras). Words are lower case; the pools are fixed at import (sorted, then
 a seeded draw), so the vocabulary is the same on every machine with the same Faker version.
@@ -80,7 +80,9 @@ def _faker_pools() -> dict[str, tuple[str, ...]]:
 POOLS = _faker_pools()
 FIRST_NAMES, SURNAMES, CITIES = POOLS["first"], POOLS["surname"], POOLS["city"]
 AMBIGUOUS = POOLS["ambiguous"]  # surnames that are also cities
-COMPANY_SUFFIXES = tuple(tuple(suffix.split()) for suffix in POOLS["suffix"])  # ("and", "sons"), ("inc",), ...
+COMPANY_SUFFIXES = tuple(
+    tuple(suffix.split()) for suffix in POOLS["suffix"]
+)  # ("and", "sons"), ("inc",), ...
 
 VOCAB: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -157,7 +159,7 @@ def _check_gap(max_gap: object) -> int:
 def sentence(rng: np.random.Generator, *, max_gap: int = 6, ambiguous_share: float = 0.5) -> Sentence:
     """A random tagged sentence; with probability ``ambiguous_share`` the ambiguous template.
 
-    In that template 0..``max_gap`` filler words stand between the ambiguous word and the word that decides it.
+    In that template 0..``max_gap`` filler words stand between the ambiguous word and the word deciding it.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -204,7 +206,9 @@ def pad_batch(sentences: list[Sentence], total_length: int | None = None) -> Tag
     lengths = np.array([len(s.words) for s in sentences], dtype=np.int64)
     T = int(lengths.max()) if total_length is None else int(total_length)
     if T < lengths.max():
-        raise ValueError(f"total_length {total_length} is shorter than the longest sentence ({lengths.max()})")
+        raise ValueError(
+            f"total_length {total_length} is shorter than the longest sentence ({lengths.max()})"
+        )
     B = len(sentences)
     x = np.zeros((T, B, len(VOCAB)), dtype=np.float32)
     x[:, :, WORD_INDEX[PAD]] = 1.0
@@ -235,11 +239,11 @@ def tagging_batch(
 
 
 def lengths_from_x(x) -> np.ndarray:
-    """(B,) the real length of each sentence of a one-hot batch x (T, B, V): the steps that are not ``<pad>``."""
+    """(B,) the real length of each sentence of a one-hot batch x (T, B, V): its steps that are not pad."""
     return (np.asarray(x)[:, :, WORD_INDEX[PAD]] == 0).sum(axis=0)
 
 
-# ---- the same sentences as characters, for the bidirectional "language model" --------------------------------
+# ---- the same sentences as characters, for the bidirectional "language model" ----------------------------
 
 CHARS = PAD[0] + "".join(sorted({ch for word in VOCAB[1:] for ch in word} | {" "}))  # index 0 pads
 
@@ -276,7 +280,7 @@ def char_batch_of(texts: list[str]) -> CharBatch:
 
 
 def char_batch(batch_size: int, rng: np.random.Generator, *, max_gap: int = 6) -> CharBatch:
-    """``batch_size`` random sentences (see :func:`sentence`) spelt out as characters, words joined by spaces."""
+    """``batch_size`` random sentences (:func:`sentence`) spelt out as characters, words joined by spaces."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return char_batch_of([" ".join(sentence(rng, max_gap=max_gap).words) for _ in range(batch_size)])

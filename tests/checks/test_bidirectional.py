@@ -1,4 +1,4 @@
-"""Exercise 07's checks: the solution passes; each mistake in a direction or in the layer gets its own feedback."""
+"""Exercise 07's checks: the solution passes; each mistake in a direction or the layer gets its feedback."""
 
 from functools import partial
 
@@ -50,9 +50,13 @@ def test_the_expected_values_are_torch_with_lengths(cell: str) -> None:
     fwd = expected_direction(step, x, lengths, params_fwd, reverse=False)
     rev = expected_direction(step, x, lengths, params_rev, reverse=True)
     module = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU}[cell](D, H, bidirectional=True).double()
-    weights = {f"{k}_l0": v for k, v in params_fwd.items()} | {f"{k}_l0_reverse": v for k, v in params_rev.items()}
+    weights = {f"{k}_l0": v for k, v in params_fwd.items()} | {
+        f"{k}_l0_reverse": v for k, v in params_rev.items()
+    }
     module.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False
+    )
     out, h_n = module(packed)
     out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
     np.testing.assert_allclose(out.detach().numpy(), np.concatenate([fwd[0], rev[0]], axis=2), atol=1e-12)

@@ -1,4 +1,4 @@
-"""Chapter 6's experiments, small: known answers for the scoring, lengths= against running alone, the sweeps run."""
+"""Chapter 6's experiments, small: scoring on known answers, lengths= against running alone, sweeps run."""
 
 import numpy as np
 import pytest
@@ -74,7 +74,7 @@ def test_lengths_matches_running_alone_and_without_it_the_reverse_direction_read
     for row in rows:
         assert row.max_change_with < 1e-5
         assert row.max_change_without > 1e-3
-    # one direction only: padding comes after the words, so without lengths= the outputs at real steps still match
+    # one direction only: padding comes after the words, so without lengths= the real steps' outputs match
     forward_only = SequenceTagger("lstm", len(VOCAB), 8, len(TAGS))
     for row in padding_effect(forward_only, np.random.default_rng(1), sentences=12, extras=(0, 6)):
         assert row.max_change_without < 1e-5 and row.without_lengths == row.with_lengths
@@ -88,7 +88,9 @@ def test_running_sums_are_the_cumulative_sum_mod_m(rng):
 
 
 def test_summarise_on_known_runs():
-    runs = [DepthRun(1, s, a, 0.0, 2.0) for s, a in enumerate((1.0, 0.995, 0.5))] + [DepthRun(2, 0, 0.4, 0.0, 5.0)]
+    runs = [DepthRun(1, s, a, 0.0, 2.0) for s, a in enumerate((1.0, 0.995, 0.5))] + [
+        DepthRun(2, 0, 0.4, 0.0, 5.0)
+    ]
     summary = summarise(runs)
     assert summary[1] == pytest.approx(
         {"mean": 2.495 / 3, "min": 0.5, "max": 1.0, "solved": 2, "seeds": 3, "ms/step": 2.0}

@@ -1,4 +1,4 @@
-"""The tagging sentences: BIO tags exact, the ambiguous word decided only by a later word, batches pad cleanly."""
+"""The tagging sentences: exact BIO tags, the ambiguous word decided only by a later word, clean padding."""
 
 import importlib
 
@@ -31,7 +31,9 @@ from lstm_course.tasks.tagging import (  # noqa: E402
 
 
 def test_ambiguous_words_are_faker_surnames_and_faker_cities():
-    surnames = {n.lower() for n in importlib.import_module("faker.providers.person.en_US").Provider.last_names}
+    surnames = {
+        n.lower() for n in importlib.import_module("faker.providers.person.en_US").Provider.last_names
+    }
     cities = {
         c.lower()
         for loc in ("de_DE", "it_IT", "nl_NL", "nl_BE")
