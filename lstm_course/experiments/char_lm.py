@@ -85,7 +85,7 @@ def loss_by_context(
 
 
 def generate(model: CharLM, vocab: CharVocab, prompt: str, length: int, temperature: float, seed: int) -> str:
-    """``length`` characters the model draws after reading ``prompt`` (one-to-many generation)."""
+    """``length`` characters the model draws after reading ``prompt``, each fed back as the next input."""
     generator = torch.Generator(device=model.head.weight.device).manual_seed(seed)
     drawn = model.sample(vocab.encode(prompt).tolist(), length, temperature=temperature, generator=generator)
     return vocab.decode(drawn)

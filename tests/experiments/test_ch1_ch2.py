@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_course.experiments import char_lm as char_lm_module
 from lstm_course.experiments import order_matters
 from lstm_course.experiments.char_lm import CharLMConfig, char_lm_training, run_char_lm
 from lstm_course.experiments.order_matters import (
@@ -131,6 +132,39 @@ def test_char_lm_samples(char_lm):
     assert char_lm.prompt + char_lm.sample_after in TEXT
     # before training the model draws characters almost at random: few of its trigrams occur in the text
     assert _share_of_trigrams_in_text(char_lm.prompt + char_lm.sample_before) < 0.5
+
+
+def test_char_lm_trains_the_configured_cell(monkeypatch):
+    # chapter 2 draws an RNN and an LSTM on one context plot: the config's cell must be the model's cell
+    built = []
+
+    class RecordingCharLM(char_lm_module.CharLM):
+        def __init__(self, *args, cell="rnn", **kwargs):
+            built.append(cell)
+            super().__init__(*args, cell=cell, **kwargs)
+
+    monkeypatch.setattr(char_lm_module, "CharLM", RecordingCharLM)
+    config = CharLMConfig(
+        cell="lstm", hidden_size=8, T=8, batch_size=4, sample_length=5, prompt="the ", contexts=(1, 2)
+    )
+    result = run_char_lm(config, char_lm_training(steps=2), text=TEXT)
+    assert built == ["lstm"] and result.cell == "lstm"
+
+
+def test_char_lm_lstm_learns_and_uses_context():
+    config = CharLMConfig(
+        cell="lstm",
+        hidden_size=32,
+        T=16,
+        batch_size=16,
+        sample_length=40,
+        prompt="the ",
+        contexts=(1, 4, 8),
+        context_samples=200,
+    )
+    lstm = run_char_lm(config, char_lm_training(steps=120, lr=1e-2), text=TEXT)
+    assert lstm.val_loss_after < lstm.unigram_loss
+    assert lstm.loss_by_context[8] < lstm.loss_by_context[1]
 
 
 def test_char_lm_bad_arguments():
