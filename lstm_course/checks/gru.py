@@ -5,8 +5,8 @@ value is wrong it tries the known mistakes: those ``mistakes`` builds for any ce
 weights, tanh derivatives, BPTT over time) and the GRU's own, written here with the equations they break:
 
 - r applied before the recurrent matmul, n = tanh(x W_in^T + b_in + (r * h_prev) W_hn^T + b_hn): the
-  convention of Cho et al. 2014 and Keras' ``reset_after=False``, not torch's;
-- z and 1 - z swapped, h = z * n + (1 - z) * h_prev: the convention of Cho et al. 2014, not torch's;
+  convention of Cho et al. 2014 and of Keras' ``reset_after=False``, not torch's;
+- z and 1 - z swapped, h = z * n + (1 - z) * h_prev: the convention of Chung et al. 2014, not torch's;
 - b_hn outside r, n = tanh(x W_in^T + b_in + r * (h_prev W_hn^T) + b_hn);
 - the reset gate left out, n = tanh(x W_in^T + b_in + h_prev W_hn^T + b_hn);
 - in the backward pass: dh_prev without the direct path dh * z, the reset gate missing from the recurrent
