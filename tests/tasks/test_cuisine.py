@@ -13,7 +13,9 @@ def test_answers_follow_each_is_and_the_dishes_match_the_cuisines() -> None:
         assert s.words[p1] == s.words[p2] == "is"
         assert (s.words[p1 + 1], s.words[p2 + 1]) == (CUISINES[c1], CUISINES[c2]) and c1 != c2
         assert s.cuisines == (c1, c2)
-        assert s.words[s.first_dish] in DISHES[CUISINES[c1]] and s.words[s.second_dish] in DISHES[CUISINES[c2]]
+        assert (
+            s.words[s.first_dish] in DISHES[CUISINES[c1]] and s.words[s.second_dish] in DISHES[CUISINES[c2]]
+        )
         assert s.words[s.second_name] == s.words[p2 - 4] != s.words[0]  # "... so B 's favourite cuisine is"
         assert all(type(word) is str for word in s.words)
 
