@@ -74,8 +74,9 @@ def flow_gru_and_lstm(
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, 8))  # the input flow_by_cell draws first from the same seed
     H = hidden_size
+    base = init_params("gru", 8, H, rng)  # one set of weights; only the update bias differs
     for bias in update_biases:
-        params = init_params("gru", 8, H, rng)
+        params = {name: value.copy() for name, value in base.items()}
         params["bias_hh"][H : 2 * H] += bias  # z = sigma(... + b_hz): a larger z keeps more of h_{t-1}
         label = "GRU" if bias == 0 else f"GRU, update bias +{bias:g}"
         flows[label] = jacobian_norms("gru", params, x)
@@ -156,7 +157,6 @@ def comparison_training(**changes) -> TrainConfig:
 
 
 def _train(model: nn.Module, batches, loss_fn, training: TrainConfig, threads: int | None):
-    torch.manual_seed(training.seed)  # the model's weights were drawn before: fit reseeds for the data
     with torch_threads(threads):
         return fit(model, batches, loss_fn, training)
 
