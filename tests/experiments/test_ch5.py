@@ -26,6 +26,7 @@ from lstm_course.experiments.gru_vs_lstm import (
     anbn_states,
     claim_verdicts,
     compare,
+    compare_steps,
     comparison_training,
     copy_accuracy,
     flow_gru_and_lstm,
@@ -191,3 +192,13 @@ def test_units_and_summary_on_a_made_up_trace() -> None:
     assert holds == [True, True, True]
     summary[PLACES[2]] = 0.88
     assert [result[2] for result in check_update_story(summary).values()] == [True, False, True]
+
+
+def test_compare_steps_lets_unsolved_runs_lose_only_to_runs_that_all_did_better() -> None:
+    cap = 400
+    # the chapter's case: the LSTM solved none, the GRU 4 of 5, each GRU run no slower than any LSTM run
+    assert compare_steps([None] * 5, [372, 328, 350, 389, None], cap).winner == "GRU"
+    assert compare_steps([100, 120, 110], [None, None, None], cap).winner == "LSTM"
+    # one LSTM run beat a GRU run: no dominance, and the medians are within the spread
+    assert compare_steps([300, None, None], [372, 328, None], cap).winner is None
+    assert compare_steps([None, None], [None, None], cap).winner is None
