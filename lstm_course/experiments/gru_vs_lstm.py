@@ -97,7 +97,7 @@ def parameter_count(cell: str, input_size: int, hidden_size: int) -> int:
 
 
 def ms_per_step(
-    layer: nn.Module, *, T: int = 100, batch_size: int = 32, repeats: int = 5, seed: int = 0
+    layer: nn.Module, *, T: int = 100, batch_size: int = 32, repeats: int = 9, seed: int = 0
 ) -> float:
     """The median wall time (ms) of one forward and backward pass through ``layer`` on one thread."""
     x = torch.randn(T, batch_size, layer.input_size, generator=torch.Generator().manual_seed(seed))
@@ -110,6 +110,15 @@ def ms_per_step(
             out[-1].sum().backward()
             times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times[1:]))
+
+
+#: A GRU / LSTM time ratio within this factor of 1 counts as about even (timings move from run to run).
+EVEN = 1.25
+
+
+def speed_text(ratio: float) -> str:
+    """ "GRU faster", "LSTM faster" or "about even" for a GRU / LSTM time ratio."""
+    return "GRU faster" if ratio < 1 / EVEN else "LSTM faster" if ratio > EVEN else "about even"
 
 
 def speed_table(*, input_size: int = 2, hidden_size: int = 32, T: int = 100, batch_size: int = 32) -> dict:
@@ -349,12 +358,8 @@ def claim_verdicts(
         small_data: the Comparison with 10% of the data.
     """
     ratios = {name: row["GRU"] / row["LSTM"] for name, row in speed.items()}
-    if all(ratio < 1 for ratio in ratios.values()):
-        speed_verdict = "supported"
-    elif all(ratio > 1 for ratio in ratios.values()):
-        speed_verdict = "unsupported"
-    else:
-        speed_verdict = "depends"
+    faster = [speed_text(ratio) == "GRU faster" for ratio in ratios.values()]
+    speed_verdict = "supported" if all(faster) else "depends" if any(faster) else "unsupported"
     long_verdict, long_because = _long_lag_verdict(list(zip(long_lag_tasks, long_lags, strict=True)))
     small_verdict = {None: "the data cannot decide", "GRU": "supported", "LSTM": "unsupported"}[
         small_data.winner
