@@ -96,24 +96,34 @@ def parameter_count(cell: str, input_size: int, hidden_size: int) -> int:
     return sum(p.numel() for p in TORCH_LAYERS[cell](input_size, hidden_size).parameters())
 
 
-def ms_per_step(
-    layer: nn.Module, *, T: int = 100, batch_size: int = 32, repeats: int = 9, seed: int = 0
-) -> float:
-    """The median wall time (ms) of one forward and backward pass through ``layer`` on one thread."""
-    x = torch.randn(T, batch_size, layer.input_size, generator=torch.Generator().manual_seed(seed))
-    times = []
+def _seconds_per_pass(layer: nn.Module, x: Tensor) -> float:
+    """The wall time of one forward and backward pass through ``layer``."""
+    start = time.perf_counter()
+    layer.zero_grad()
+    out, _ = layer(x)
+    out[-1].sum().backward()
+    return time.perf_counter() - start
+
+
+def paired_ms_per_step(
+    layers: dict[str, nn.Module], *, T: int = 100, batch_size: int = 32, repeats: int = 9, seed: int = 0
+) -> dict[str, float]:
+    """{name: median ms of one forward and backward pass} on one thread, and "GRU / LSTM": the median of the
+    per-round ratios. The layers take turns in every round, so a change in the machine's load between rounds
+    slows all of them alike and cancels in the ratio."""
+    input_size = next(iter(layers.values())).input_size
+    x = torch.randn(T, batch_size, input_size, generator=torch.Generator().manual_seed(seed))
+    times: dict[str, list[float]] = {name: [] for name in layers}
     with torch_threads(1):
-        for _ in range(repeats + 1):  # the first pass warms up and is dropped
-            start = time.perf_counter()
-            layer.zero_grad()
-            out, _ = layer(x)
-            out[-1].sum().backward()
-            times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times[1:]))
+        for _ in range(repeats + 1):  # the first round warms up and is dropped
+            for name, layer in layers.items():
+                times[name].append(_seconds_per_pass(layer, x))
+    result = {name: 1e3 * float(np.median(values[1:])) for name, values in times.items()}
+    result["GRU / LSTM"] = float(np.median(np.array(times["GRU"][1:]) / np.array(times["LSTM"][1:])))
+    return result
 
 
-#: A GRU / LSTM time ratio within this factor of 1 counts as about even: on a busy two-core machine the
-#: ratio of our two modules moved between 0.79 and 1.33 from one build to the next.
+#: A GRU / LSTM time ratio within this factor of 1 counts as about even.
 EVEN = 1.5
 
 
@@ -123,7 +133,8 @@ def speed_text(ratio: float) -> str:
 
 
 def speed_table(*, input_size: int = 2, hidden_size: int = 32, T: int = 100, batch_size: int = 32) -> dict:
-    """{implementation: {"LSTM": ms, "GRU": ms}} for torch.nn and our modules (fast=True and autograd)."""
+    """{implementation: {"LSTM": ms, "GRU": ms, "GRU / LSTM": ratio}} for torch.nn and our modules (fast=True
+    and autograd), the two cells timed in turns (:func:`paired_ms_per_step`)."""
     torch.manual_seed(0)
     makers: dict[str, Callable[[str], nn.Module]] = {
         "torch.nn": lambda cell: TORCH_LAYERS[cell](input_size, hidden_size),
@@ -131,7 +142,9 @@ def speed_table(*, input_size: int = 2, hidden_size: int = 32, T: int = 100, bat
         "lstm_course.nn, autograd": lambda cell: OUR_LAYERS[cell](input_size, hidden_size),
     }
     return {
-        name: {LABELS[cell]: ms_per_step(make(cell), T=T, batch_size=batch_size) for cell in ("lstm", "gru")}
+        name: paired_ms_per_step(
+            {LABELS[cell]: make(cell) for cell in ("lstm", "gru")}, T=T, batch_size=batch_size
+        )
         for name, make in makers.items()
     }
 
@@ -358,7 +371,7 @@ def claim_verdicts(
         long_lags: one Comparison per task in ``long_lag_tasks`` (labels "LSTM", "GRU").
         small_data: the Comparison with 10% of the data.
     """
-    ratios = {name: row["GRU"] / row["LSTM"] for name, row in speed.items()}
+    ratios = {name: row.get("GRU / LSTM", row["GRU"] / row["LSTM"]) for name, row in speed.items()}
     faster = [speed_text(ratio) == "GRU faster" for ratio in ratios.values()]
     speed_verdict = "supported" if all(faster) else "depends" if any(faster) else "unsupported"
     long_verdict, long_because = _long_lag_verdict(list(zip(long_lag_tasks, long_lags, strict=True)))

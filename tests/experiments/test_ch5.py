@@ -31,6 +31,7 @@ from lstm_course.experiments.gru_vs_lstm import (
     copy_accuracy,
     flow_gru_and_lstm,
     generalises_to,
+    paired_ms_per_step,
     parameter_count,
     speed_text,
     steps_or_cap,
@@ -206,3 +207,11 @@ def test_compare_steps_lets_unsolved_runs_lose_only_to_runs_that_all_did_better(
     # one LSTM run beat a GRU run: no dominance, and the medians are within the spread
     assert compare_steps([300, None, None], [372, 328, None], cap).winner is None
     assert compare_steps([None, None], [None, None], cap).winner is None
+
+
+def test_paired_timing_reports_each_layer_and_the_median_ratio() -> None:
+    torch.manual_seed(0)
+    layers = {"LSTM": torch.nn.LSTM(2, 3), "GRU": torch.nn.GRU(2, 3)}
+    timed = paired_ms_per_step(layers, T=3, batch_size=2, repeats=3)
+    assert set(timed) == {"LSTM", "GRU", "GRU / LSTM"}
+    assert all(value > 0 for value in timed.values())
