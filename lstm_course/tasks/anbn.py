@@ -16,9 +16,9 @@ def anbn_batch(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The strings aⁿbⁿ for each n in ``ns`` (B,), padded with zero inputs to T = 2 max(n).
 
     Returns:
-        x: (T, B, 2) float32 one-hot inputs (channel 0 is a, channel 1 is b; padding is all zero).
-        y: (T, B) float32: at each b, 1.0 if it is the last one (as many b's as a's so far) else 0.0;
-            IGNORE at every a and at padding.
+        x (T, B, 2) float32 one-hot inputs (channel 0 is a, channel 1 is b; padding is all zero), and y (T, B)
+        float32: at each b, 1.0 if it is the last one (as many b's as a's so far) else 0.0; IGNORE at every a
+        and at padding.
     """
     ns = np.asarray(ns)
     if ns.ndim != 1 or ns.size == 0 or not np.issubdtype(ns.dtype, np.integer) or ns.min() < 1:
