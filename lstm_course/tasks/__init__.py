@@ -6,6 +6,9 @@ Randomness is explicit: every generator takes an ``rng: np.random.Generator``.
 - :mod:`~lstm_course.tasks.order`: which token came first (order matters; a bag of tokens cannot tell).
 - :mod:`~lstm_course.tasks.text`: characters of CPython's bundled pydoc topics, for language models.
 - :mod:`~lstm_course.tasks.grammar`: generated sentences with subjects, for the gate stories.
+- :mod:`~lstm_course.tasks.copy`: read a few symbols, wait, write them back.
+- :mod:`~lstm_course.tasks.anbn`: the strings aⁿbⁿ, for counting.
+- :mod:`~lstm_course.tasks.cuisine`: generated two-person cuisine stories, for the GRU's update-gate story.
 """
 
 from lstm_course.tasks.adding import ADDING_BASELINE_MSE, adding_batch
