@@ -210,3 +210,58 @@ def check_gate_stories(summary: dict[str, dict[str, float]], margin: float = 0.0
         there, elsewhere = summary[gate][place], summary[gate]["other words"]
         checks[name] = (there, elsewhere, bool(sign * (there - elsewhere) > margin))
     return checks
+
+
+#: The sentences the gate stories are told with, rebuilt from the grammar's own words (its vocabulary has no
+#: "dan", "swimmer", "navy" or "brave"; adding words would change every other experiment's inputs). For each:
+#: (gate, the words, where the story says the gate acts: word positions, +1 / -1 as in GATE_STORIES).
+STORY_SENTENCES = {
+    # "Bob is kind. Dan, on the other hand, is cruel": the subject changes; tom stands in for dan
+    "the subject changes (Bob, then Dan)": (
+        "f",
+        "bob from the town is kind . tom , on the other hand , by the river is cruel . he is tall .".split(),
+        (7,),
+        -1,
+    ),
+    # "Bob is a swimmer ... he served in the navy": the fact worth storing is who the subject is, not the
+    # phrases around it
+    "the swimmer who served in the navy": (
+        "i",
+        "the dogs from the town by the river are kind . mary is happy . she is tall .".split(),
+        (0, 1),
+        +1,
+    ),
+    # "... brave ___": the blank is the word that needs the subject, here the verb after the phrases; the gate
+    # acts at the step that predicts it (reading "lake")
+    "the brave ___ blank": (
+        "o",
+        "alice near the hill by the lake ___ kind . bob is loud . he is quiet .".split(),
+        (6,),
+        +1,
+    ),
+}
+BLANK = "___"
+
+
+def story_sentence_gates(
+    model: torch.nn.Module, units: np.ndarray
+) -> dict[str, tuple[list[str], np.ndarray, float, float]]:
+    """Each sentence of STORY_SENTENCES through the trained LSTM: (words, the story's gate per word averaged over
+    ``units`` (T,), its mean where the story says it acts, its mean on the other words).
+
+    The blank ``___`` is read as the word the grammar puts there (the verb that agrees with the subject).
+    """
+    result = {}
+    for name, (gate, words, where, _sign) in STORY_SENTENCES.items():
+        read = [_blank_word(words) if w == BLANK else w for w in words]
+        values = getattr(gate_trace(model, read), gate)[:, units].mean(axis=1)  # (T,)
+        there = np.zeros(len(words), dtype=bool)
+        there[list(where)] = True
+        result[name] = (list(words), values, float(values[there].mean()), float(values[~there].mean()))
+    return result
+
+
+def _blank_word(words: list[str]) -> str:
+    """The verb that agrees with the first subject of ``words``."""
+    first = words[1] if words[0] == "the" else words[0]
+    return "are" if first in ("cats", "dogs") else "is"
