@@ -199,17 +199,31 @@ GATE_STORIES = {
 }
 
 
-def check_gate_stories(summary: dict[str, dict[str, float]], margin: float = 0.05) -> dict[str, tuple]:
-    """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, whether it holds).
+def check_gate_stories(
+    summary: dict[str, dict[str, float]], margin: float = 0.05, tolerance: float = 0.02
+) -> dict[str, tuple[float, float, str]]:
+    """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, verdict).
 
-    A story holds when the gate differs from its value on other words by more than ``margin`` in the story's
-    direction.
+    A story is "supported" when the gate differs from its value on other words, in the story's direction, by
+    more than ``margin + tolerance``; "not supported" when by less than ``margin - tolerance`` (or in the other
+    direction); "undecided" in between, where rounding in another BLAS or a smaller change to training could
+    move the difference across the margin.
     """
     checks = {}
     for name, (gate, place, sign) in GATE_STORIES.items():
         there, elsewhere = summary[gate][place], summary[gate]["other words"]
-        checks[name] = (there, elsewhere, bool(sign * (there - elsewhere) > margin))
+        checks[name] = (there, elsewhere, verdict(sign * (there - elsewhere), margin, tolerance))
     return checks
+
+
+def verdict(change: float, margin: float = 0.05, tolerance: float = 0.02) -> str:
+    """"supported" if ``change`` (a gate's difference, signed so that the story's direction is positive) is
+    above ``margin + tolerance``, "not supported" below ``margin - tolerance``, else "undecided"."""
+    if change > margin + tolerance:
+        return "supported"
+    if change < margin - tolerance:
+        return "not supported"
+    return "undecided"
 
 
 #: The sentences the gate stories are told with, rebuilt from the grammar's own words (its vocabulary has no
@@ -243,21 +257,32 @@ STORY_SENTENCES = {
 BLANK = "___"
 
 
-def story_sentence_gates(
-    model: torch.nn.Module, units: np.ndarray
-) -> dict[str, tuple[list[str], np.ndarray, float, float]]:
-    """Each sentence of STORY_SENTENCES through the trained LSTM: (words, the story's gate per word averaged over
-    ``units`` (T,), its mean where the story says it acts, its mean on the other words).
+class SentenceGates(NamedTuple):
+    """One story's sentence through the trained LSTM: its words (T,), the story's gate averaged over the probed
+    units per word (T,), its mean where the story says the gate acts and on the other words, and the verdict."""
 
-    The blank ``___`` is read as the word the grammar puts there (the verb that agrees with the subject).
-    """
+    gate: str
+    words: list[str]
+    values: np.ndarray
+    there: float
+    elsewhere: float
+    verdict: str
+
+
+def story_sentence_gates(
+    model: torch.nn.Module, units: np.ndarray, margin: float = 0.05, tolerance: float = 0.02
+) -> dict[str, SentenceGates]:
+    """Each sentence of STORY_SENTENCES through the trained LSTM, judged as :func:`check_gate_stories` judges
+    the averages. The blank ``___`` is read as the word the grammar puts there (the verb that agrees)."""
     result = {}
-    for name, (gate, words, where, _sign) in STORY_SENTENCES.items():
+    for name, (gate, words, where, sign) in STORY_SENTENCES.items():
         read = [_blank_word(words) if w == BLANK else w for w in words]
         values = getattr(gate_trace(model, read), gate)[:, units].mean(axis=1)  # (T,)
         there = np.zeros(len(words), dtype=bool)
         there[list(where)] = True
-        result[name] = (list(words), values, float(values[there].mean()), float(values[~there].mean()))
+        acts, rest = float(values[there].mean()), float(values[~there].mean())
+        result[name] = SentenceGates(gate, list(words), values, acts, rest, verdict(sign * (acts - rest), margin,
+                                                                                    tolerance))
     return result
 
 

@@ -294,14 +294,15 @@ def raw_markdown_table_rows(page_html: str) -> list[str]:
 
 
 def test_raw_markdown_table_rows_finds_a_commonmark_rendered_table():
-    """What myst-nb made of chapter 4's Markdown table output before it became HTML: one paragraph of text."""
-    rendered = (
-        '<div class="output text_markdown"><p>| | tanh RNN | LSTM |\n|—|—|—|\n| parameters | 1,602 | 5,730 |</p>'
-        "<p>a | b | c is prose</p><pre>|---|---|</pre><table><tr><td>1</td></tr></table></div>"
+    """What the book made of chapter 4's old Markdown table output (copied from a built page): one paragraph."""
+    built = (
+        '<div class="cell_output docutils container">\n<p>| | tanh RNN | LSTM |\n|—|—|—|\n'
+        "| parameters | 1,602 | 5,730 |\n| accuracy, lag 12+ | 0.51 | 0.97 |</p>\n</div>"
     )
-    assert raw_markdown_table_rows(rendered) == ["|—|—|—|"]
+    assert raw_markdown_table_rows(built) == ["|—|—|—|"]
     assert raw_markdown_table_rows("<p>|---|:---:|</p>") == ["|---|:---:|"]
-    assert raw_markdown_table_rows("<p>| x | y |</p><pre>|---|---|</pre>") == []
+    assert raw_markdown_table_rows("<p>a | b | c is prose</p><pre>|---|---|</pre>") == []
+    assert raw_markdown_table_rows("<table><tr><th>|---|---|</th></tr></table>") == []
 
 
 def test_no_page_shows_a_markdown_table_as_text():
