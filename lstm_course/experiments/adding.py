@@ -42,8 +42,8 @@ def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 def marker_lags(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How many steps before the last step each marked number is read, from a batch x (T, B, 2).
 
-    Returns (first, second), each (B,): the lag of the earlier and of the later marked step. The answer is read
-    from the final hidden state, so ``first`` is the distance a model must carry the first number.
+    Returns (first, second), each (B,): the lag of the earlier and of the later marked step. The answer is
+    read from the final hidden state, so ``first`` is the distance a model must carry the first number.
     """
     T = x.shape[0]
     sequences, steps = np.nonzero(x[:, :, 1].T == 1)  # (sequence, marked step) pairs, steps in order

@@ -1,7 +1,7 @@
 """The forget gate's initial bias, trained: how many steps an LSTM needs to solve the adding problem.
 
-For each forget bias (torch's default init, whose b_if + b_hf is about 0, then 1 and 2) and each seed, one LSTM
-trains on the adding problem until the mean of its last 50 losses is below the threshold, or for at most
+For each forget bias (torch's default init, whose b_if + b_hf is about 0, then 1 and 2) and each seed, one
+LSTM trains on the adding problem until the mean of its last 50 losses is below the threshold, or for at most
 ``steps`` steps. The runs are independent, so they run in ``workers`` processes at once.
 """
 
@@ -56,19 +56,27 @@ def bias_label(bias: float | None) -> str:
 
 
 def _one_run(config: ForgetBiasConfig, training: TrainConfig, bias: float | None, seed: int) -> SolveRun:
-    adding = AddingConfig("lstm", T=config.T, hidden_size=config.hidden_size, batch_size=config.batch_size,
-                          forget_bias=bias, torch_nn=config.torch_nn, threads=1)
+    adding = AddingConfig(
+        "lstm",
+        T=config.T,
+        hidden_size=config.hidden_size,
+        batch_size=config.batch_size,
+        forget_bias=bias,
+        torch_nn=config.torch_nn,
+        threads=1,
+    )
     start = time.perf_counter()
     run = train_adding(adding, replace(training, seed=seed))
     return SolveRun(bias, seed, run.crossed, run.history.steps, time.perf_counter() - start)
 
 
-def steps_to_solve(config: ForgetBiasConfig = ForgetBiasConfig(), training: TrainConfig | None = None
-                   ) -> list[SolveRun]:
+def steps_to_solve(
+    config: ForgetBiasConfig = ForgetBiasConfig(), training: TrainConfig | None = None
+) -> list[SolveRun]:
     """Train one LSTM per (bias, seed) of ``config``; the runs in the order bias by bias, seed by seed.
 
-    ``training`` defaults to :func:`forget_bias_training`; each run replaces its seed. With ``workers`` > 1 the
-    runs go to that many forked processes; the results do not depend on it.
+    ``training`` defaults to :func:`forget_bias_training`; each run replaces its seed. With ``workers`` > 1
+    the runs go to that many forked processes; the results do not depend on it.
     """
     training = forget_bias_training() if training is None else training
     jobs = [(bias, seed) for bias in config.biases for seed in config.seeds]
@@ -81,8 +89,9 @@ def steps_to_solve(config: ForgetBiasConfig = ForgetBiasConfig(), training: Trai
 
 
 def solve_columns(runs: Sequence[SolveRun], budget: int) -> dict[str, dict[str, object]]:
-    """The table of :func:`steps_to_solve`: one column per bias; a row per seed (the step it solved at, None if
-    not within ``budget`` steps), then how many solved and the median step (None if half or more did not)."""
+    """The table of :func:`steps_to_solve`: one column per bias; a row per seed (the step it solved at, None
+    if not within ``budget`` steps), then how many solved and the median step (None if half or more did
+    not)."""
     columns: dict[str, dict[str, object]] = {}
     for bias in dict.fromkeys(r.bias for r in runs):
         mine = [r for r in runs if r.bias == bias]

@@ -204,10 +204,10 @@ def check_gate_stories(
 ) -> dict[str, tuple[float, float, str]]:
     """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, verdict).
 
-    A story is "supported" when the gate differs from its value on other words, in the story's direction, by
-    more than ``margin + tolerance``; "not supported" when by less than ``margin - tolerance`` (or in the other
-    direction); "undecided" in between, where rounding in another BLAS or a smaller change to training could
-    move the difference across the margin.
+    A story is "supported" when the gate differs from its value on other words, in the story's direction,
+    by more than ``margin + tolerance``; "not supported" when by less than ``margin - tolerance`` (or in the
+    other direction); "undecided" in between, where rounding in another BLAS or a smaller change to training
+    could move the difference across the margin.
     """
     checks = {}
     for name, (gate, place, sign) in GATE_STORIES.items():
@@ -217,8 +217,9 @@ def check_gate_stories(
 
 
 def verdict(change: float, margin: float = 0.05, tolerance: float = 0.02) -> str:
-    """"supported" if ``change`` (a gate's difference, signed so that the story's direction is positive) is
-    above ``margin + tolerance``, "not supported" below ``margin - tolerance``, else "undecided"."""
+    """The verdict on ``change``, a gate's difference signed so that the story's direction is positive:
+    "supported" above ``margin + tolerance``, "not supported" below ``margin - tolerance``, else
+    "undecided"."""
     if change > margin + tolerance:
         return "supported"
     if change < margin - tolerance:
@@ -258,8 +259,9 @@ BLANK = "___"
 
 
 class SentenceGates(NamedTuple):
-    """One story's sentence through the trained LSTM: its words (T,), the story's gate averaged over the probed
-    units per word (T,), its mean where the story says the gate acts and on the other words, and the verdict."""
+    """One story's sentence through the trained LSTM: its words (T,), the story's gate averaged over the
+    probed units per word (T,), its mean where the story says the gate acts and on the other words, and the
+    verdict."""
 
     gate: str
     words: list[str]
@@ -281,8 +283,9 @@ def story_sentence_gates(
         there = np.zeros(len(words), dtype=bool)
         there[list(where)] = True
         acts, rest = float(values[there].mean()), float(values[~there].mean())
-        result[name] = SentenceGates(gate, list(words), values, acts, rest, verdict(sign * (acts - rest), margin,
-                                                                                    tolerance))
+        result[name] = SentenceGates(
+            gate, list(words), values, acts, rest, verdict(sign * (acts - rest), margin, tolerance)
+        )
     return result
 
 

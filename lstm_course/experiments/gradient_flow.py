@@ -84,8 +84,8 @@ def jacobian_norms(
 
 
 def fixed_point_rnn(weight_hh: np.ndarray, h_star: np.ndarray) -> dict[str, np.ndarray]:
-    """Reference tanh-RNN parameters (input size 1, input weights 0) for which ``h_star`` (H,) is a fixed point
-    under zero input: the bias is chosen so that tanh(h_star W_hh^T + b) = h_star."""
+    """Reference tanh-RNN parameters (input size 1, input weights 0) for which ``h_star`` (H,) is a fixed
+    point under zero input: the bias is chosen so that tanh(h_star W_hh^T + b) = h_star."""
     h_star = np.asarray(h_star, dtype=np.float64)
     H = h_star.shape[0]
     if weight_hh.shape != (H, H) or not np.all(np.abs(h_star) < 1):
@@ -118,7 +118,9 @@ def rnn_by_radius(
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, input_size))
     base = init_params("rnn", input_size, hidden_size, rng)
-    return x, {radius: dict(base, weight_hh=with_spectral_radius(base["weight_hh"], radius)) for radius in radii}
+    return x, {
+        radius: dict(base, weight_hh=with_spectral_radius(base["weight_hh"], radius)) for radius in radii
+    }
 
 
 def rnn_flow_by_radius(

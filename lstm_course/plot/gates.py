@@ -46,7 +46,9 @@ def plot_gate_heatmap(
         _, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(words)), 0.3 * values.shape[1] + 1.6))
     if symlog is not None and not symlog > 0:
         raise ValueError(f"symlog must be a positive number or None, got {symlog!r}")
-    scale = {"vmin": vmin, "vmax": vmax} if symlog is None else {"norm": SymLogNorm(symlog, vmin=vmin, vmax=vmax)}
+    scale = (
+        {"vmin": vmin, "vmax": vmax} if symlog is None else {"norm": SymLogNorm(symlog, vmin=vmin, vmax=vmax)}
+    )
     image = ax.imshow(values.T, aspect="auto", cmap=cmap, interpolation="nearest", **scale)
     ax.set_xticks(range(len(words)), labels=list(words), rotation=60, ha="right", fontsize="small")
     rows = list(units) if units is not None else list(range(values.shape[1]))

@@ -44,11 +44,15 @@ def html_table(columns: Mapping[str, Mapping[str, object]], *, corner: str = "")
     header = "".join(f"<th>{html.escape(label)}</th>" for label in [corner, *labels])
     body = []
     for row in rows:
-        cells = "".join(f'<td style="text-align: right">{html.escape(format_cell(columns[c][row]))}</td>'
-                        for c in labels)
+        cells = "".join(
+            f'<td style="text-align: right">{html.escape(format_cell(columns[c][row]))}</td>' for c in labels
+        )
         body.append(f'<tr><th style="text-align: left">{html.escape(row)}</th>{cells}</tr>')
     return (
-        '<table class="table">\n<thead><tr>' + header + "</tr></thead>\n<tbody>\n" + "\n".join(body)
+        '<table class="table">\n<thead><tr>'
+        + header
+        + "</tr></thead>\n<tbody>\n"
+        + "\n".join(body)
         + "\n</tbody>\n</table>"
     )
 

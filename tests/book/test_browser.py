@@ -294,7 +294,7 @@ def raw_markdown_table_rows(page_html: str) -> list[str]:
 
 
 def test_raw_markdown_table_rows_finds_a_commonmark_rendered_table():
-    """What the book made of chapter 4's old Markdown table output (copied from a built page): one paragraph."""
+    """What the book made of chapter 4's old Markdown table output (copied from a built page): a paragraph."""
     built = (
         '<div class="cell_output docutils container">\n<p>| | tanh RNN | LSTM |\n|—|—|—|\n'
         "| parameters | 1,602 | 5,730 |\n| accuracy, lag 12+ | 0.51 | 0.97 |</p>\n</div>"
@@ -306,8 +306,8 @@ def test_raw_markdown_table_rows_finds_a_commonmark_rendered_table():
 
 
 def test_no_page_shows_a_markdown_table_as_text():
-    """A table printed as Markdown renders as CommonMark, which has no tables: the page shows | ... |---| text.
-    Tables built in code must be HTML (lstm_course.plot.tables)."""
+    """A table printed as Markdown renders as CommonMark, which has no tables: the page shows | ... |---|
+    text. Tables built in code must be HTML (lstm_course.plot.tables)."""
     _require_built_book()
     problems = []
     for page_rel in _pages():

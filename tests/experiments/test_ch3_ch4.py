@@ -18,8 +18,18 @@ from lstm_course.experiments.clipping import (
     first_gradient_norm,
     train_with_and_without_clipping,
 )
+from lstm_course.experiments.forget_bias import (
+    ForgetBiasConfig,
+    SolveRun,
+    forget_bias_training,
+    median_steps,
+    solve_columns,
+    solved_counts,
+    steps_to_solve,
+)
 from lstm_course.experiments.gates import (
     PLACES,
+    STORY_SENTENCES,
     GateTrace,
     GrammarConfig,
     accuracy_by_lag,
@@ -29,19 +39,12 @@ from lstm_course.experiments.gates import (
     grammar_training,
     saturation,
     state_magnitudes,
+    story_sentence_gates,
     subject_units,
     tagger_loss,
     trace_batch,
     train_grammar,
-)
-from lstm_course.experiments.forget_bias import (
-    ForgetBiasConfig,
-    SolveRun,
-    forget_bias_training,
-    median_steps,
-    solve_columns,
-    solved_counts,
-    steps_to_solve,
+    verdict,
 )
 from lstm_course.experiments.gradient_flow import (
     decay_per,
@@ -257,12 +260,23 @@ def test_steps_to_solve_runs_every_bias_and_seed_the_same_in_processes():
 
 
 def test_solve_columns_and_medians():
-    runs = [SolveRun(None, 0, None, 100, 1.0), SolveRun(None, 1, 40, 40, 1.0), SolveRun(None, 2, None, 100, 1.0),
-            SolveRun(1.0, 0, 30, 30, 1.0), SolveRun(1.0, 1, 10, 10, 1.0), SolveRun(1.0, 2, None, 100, 1.0)]
+    runs = [
+        SolveRun(None, 0, None, 100, 1.0),
+        SolveRun(None, 1, 40, 40, 1.0),
+        SolveRun(None, 2, None, 100, 1.0),
+        SolveRun(1.0, 0, 30, 30, 1.0),
+        SolveRun(1.0, 1, 10, 10, 1.0),
+        SolveRun(1.0, 2, None, 100, 1.0),
+    ]
     columns = solve_columns(runs, budget=100)
     assert list(columns) == ["torch default (about 0)", "bias 1"]
-    assert columns["bias 1"] == {"seed 0": 30, "seed 1": 10, "seed 2": None, "solved": "2 of 3",
-                                 "median steps (budget 100)": 30.0}
+    assert columns["bias 1"] == {
+        "seed 0": 30,
+        "seed 1": 10,
+        "seed 2": None,
+        "solved": "2 of 3",
+        "median steps (budget 100)": 30.0,
+    }
     assert columns["torch default (about 0)"]["median steps (budget 100)"] is None  # 2 of 3 unsolved
     assert median_steps(runs[3:]) == 30.0 and solved_counts(runs) == {None: 1, 1.0: 2}
 
@@ -384,6 +398,27 @@ def test_torch_lstm_uses_onednn_only_in_float32():
         assert "aten::mkldnn_rnn_layer" in kernels_of_torch_lstm(torch.float32)
 
 
+def test_story_sentences_name_the_words_their_stories_name(tiny_grammar_lstm):
+    acts_at = {name: [words[t] for t in where] for name, (_, words, where, _) in STORY_SENTENCES.items()}
+    assert acts_at == {
+        "the subject changes (Bob, then Dan)": ["tom"],
+        "the swimmer who served in the navy": ["the", "dogs"],
+        "the brave ___ blank": ["lake"],  # the step that predicts the blank
+    }
+    units = np.array([0, 3])
+    told = story_sentence_gates(tiny_grammar_lstm, units, margin=0.05, tolerance=0.02)
+    brave = told["the brave ___ blank"]
+    read = [("is" if w == "___" else w) for w in brave.words]  # alice: the verb is "is"
+    expected = gate_trace(tiny_grammar_lstm, read).o[:, units].mean(axis=1)
+    np.testing.assert_allclose(brave.values, expected)
+    assert brave.there == pytest.approx(expected[6])
+    assert brave.elsewhere == pytest.approx(np.delete(expected, 6).mean())
+    for name, result in told.items():
+        sign = STORY_SENTENCES[name][3]
+        change = sign * (result.there - result.elsewhere)
+        assert result.verdict == verdict(change, 0.05, 0.02)
+
+
 def test_gate_story_checks_follow_the_sign_and_margin():
     summary = {
         "f": {"new subject": 0.5, "before a scored word": 0.7, "other words": 0.7},
@@ -393,7 +428,9 @@ def test_gate_story_checks_follow_the_sign_and_margin():
     checks = check_gate_stories(summary, margin=0.05, tolerance=0.02)
     assert checks["forget gate clears the old subject"] == (0.5, 0.7, "supported")
     assert checks["input gate writes the new subject"][2] == "not supported"  # 0.02 < 0.05 - 0.02
-    assert checks["output gate exposes memory for a prediction"][2] == "undecided"  # 0.06: within 0.05 +- 0.02
+    assert (
+        checks["output gate exposes memory for a prediction"][2] == "undecided"
+    )  # 0.06: within 0.05 +- 0.02
     summary["o"]["before a scored word"] = 0.78
     assert check_gate_stories(summary)["output gate exposes memory for a prediction"][2] == "supported"
     summary["f"]["new subject"] = 0.9  # higher, the wrong direction

@@ -14,8 +14,10 @@ def test_cells_are_formatted_by_type():
 
 
 def test_one_column_per_key_one_row_per_measure():
-    table = html_table({"RNN": {"parameters": 10, "accuracy": 0.5}, "<LSTM>": {"parameters": 40, "accuracy": None}},
-                       corner="model")
+    table = html_table(
+        {"RNN": {"parameters": 10, "accuracy": 0.5}, "<LSTM>": {"parameters": 40, "accuracy": None}},
+        corner="model",
+    )
     assert table.startswith("<table") and table.count("<tr>") == 3
     assert "<th>model</th><th>RNN</th><th>&lt;LSTM&gt;</th>" in table  # escaped
     rows = table.split("<tr>")[2:]
