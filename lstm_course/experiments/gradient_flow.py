@@ -52,7 +52,7 @@ def jacobian_norms(
 ) -> GradientFlow:
     """Norms of dh_T/dh_t and dh_T/dx_t for every t, for one sequence ``x`` (T, D).
 
-    ``cell`` is any cell of :mod:`lstm_course.reference.cells`; its states (h, or h and c) are what a step
+    ``cell`` is any cell of ``lstm_course.reference.cells``; its states (h, or h and c) are what a step
     carries, and the state norm covers all of them. ``params`` are the reference's (weight_ih (G*H, D),
     weight_hh (G*H, H), ...). ``initial`` holds one (H,) vector per state; None starts from zeros.
     """
