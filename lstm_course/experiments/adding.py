@@ -74,34 +74,12 @@ class AddingConfig:
     forget_bias: float | None = None  # set b_if + b_hf of an LSTM to this; None keeps torch's init
     threshold: float = 0.01  # `crossed` reports the first step whose trailing mean loss is below it
     fast: bool = True  # the hand-written BPTT of lstm_course.nn.fast
-    # torch.nn's layer instead of ours (weight-compatible; float32 on the CPU runs oneDNN's fused kernel,
-    # about four times faster per step than our fast path at T = 100): for experiments that train many runs
-    torch_nn: bool = False
     threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
 
 
-class TorchRegressor(torch.nn.Module):
-    """torch.nn's recurrent layer, then a Linear on its final hidden state: x (T, B, D) -> (B, out)."""
-
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int) -> None:
-        super().__init__()
-        layers = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-        self.rnn = layers[cell](input_size, hidden_size)
-        self.head = torch.nn.Linear(hidden_size, output_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (T, B, D) -> (B, output_size)."""
-        _, state = self.rnn(x)
-        h_n = state[0] if isinstance(state, tuple) else state  # (1, B, H)
-        return self.head(h_n[-1])
-
-
 def adding_model(config: AddingConfig) -> torch.nn.Module:
-    """The untrained regressor of ``config``: ours (``SequenceRegressor``) or torch.nn's; seed torch first."""
-    if config.torch_nn:
-        model = TorchRegressor(config.cell, 2, config.hidden_size, 1)
-    else:
-        model = SequenceRegressor(config.cell, 2, config.hidden_size, 1, fast=config.fast)
+    """The untrained regressor of ``config``, forget bias set; seed torch first."""
+    model = SequenceRegressor(config.cell, 2, config.hidden_size, 1, fast=config.fast)
     if config.forget_bias is not None:
         set_forget_bias(model, config.forget_bias)
     return model

@@ -40,7 +40,6 @@ class ForgetBiasConfig:
     T: int = 100  # sequence length of the adding problem
     hidden_size: int = 32  # H
     batch_size: int = 128  # sequences per step (at 32, no run solved within 800 steps: measured)
-    torch_nn: bool = False  # torch.nn.LSTM (float32, oneDNN) instead of our fast path (measured slower here)
     workers: int = 2  # processes that train runs at the same time (each with one torch thread)
 
 
@@ -62,7 +61,6 @@ def _one_run(config: ForgetBiasConfig, training: TrainConfig, bias: float | None
         hidden_size=config.hidden_size,
         batch_size=config.batch_size,
         forget_bias=bias,
-        torch_nn=config.torch_nn,
         threads=1,
     )
     start = time.perf_counter()

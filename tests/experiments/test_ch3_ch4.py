@@ -6,7 +6,6 @@ import torch
 
 from lstm_course.experiments.adding import (
     AddingConfig,
-    TorchRegressor,
     adding_training,
     first_below,
     marker_lags,
@@ -234,16 +233,6 @@ def test_train_adding_stops_at_an_easy_threshold():
         AddingConfig("rnn", T=4, hidden_size=4, threshold=10.0), adding_training(steps=200, target_loss=10.0)
     )
     assert run.history.stopped == "target" and run.crossed == run.history.steps == 50
-
-
-def test_torch_nn_regressor_trains_and_takes_the_forget_bias():
-    run = train_adding(
-        AddingConfig("lstm", T=6, hidden_size=4, batch_size=8, forget_bias=2.0, torch_nn=True),
-        adding_training(steps=3, lr=1e-9),
-    )
-    assert isinstance(run.model, TorchRegressor) and isinstance(run.model.rnn, torch.nn.LSTM)
-    bias = run.model.rnn.bias_ih_l0.detach() + run.model.rnn.bias_hh_l0.detach()
-    assert bias[4:8].tolist() == pytest.approx([2.0] * 4, abs=1e-6) and run.history.steps == 3
 
 
 # ---- forget bias
