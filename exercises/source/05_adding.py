@@ -122,5 +122,7 @@ def train(seed: int) -> tuple[dict, list[float]]:
 check_adding_training(train, predict)
 
 # %% [markdown]
-# Passed? Try the run without the forget-gate bias, with T = 100, or with a plain RNN in place of the LSTM,
-# and compare how many steps each needs (the chapter on the LSTM shows these curves).
+# Passed? Try the run without the forget-gate bias, with T = 100, or with a plain RNN in place of the
+# LSTM, and count the steps each needs. The chapter on the LSTM does the same with torch: its table gives, for
+# forget bias torch's default (about 0), 1 and 2 at T = 100, the first step at which each of five seeds solved
+# the task, and its figure shows the learning curves of an LSTM and a tanh RNN at T = 100.

@@ -19,7 +19,7 @@ from lstm_course.train import History, TrainConfig, fit
 class AddingRun(NamedTuple):
     """A trained model, its History, and the first step where the mean loss fell below ``threshold``."""
 
-    model: SequenceRegressor
+    model: torch.nn.Module
     history: History
     crossed: int | None
     threshold: float
@@ -39,6 +39,20 @@ def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     return F.mse_loss(model(x), y)
 
 
+def marker_lags(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many steps before the last step each marked number is read, from a batch x (T, B, 2).
+
+    Returns (first, second), each (B,): the lag of the earlier and of the later marked step. The answer is
+    read from the final hidden state, so ``first`` is the distance a model must carry the first number.
+    """
+    T = x.shape[0]
+    sequences, steps = np.nonzero(x[:, :, 1].T == 1)  # (sequence, marked step) pairs, steps in order
+    if not np.array_equal(sequences, np.repeat(np.arange(x.shape[1]), 2)):
+        raise ValueError("marker_lags: every sequence must have exactly two markers")
+    marked = steps.reshape(x.shape[1], 2)  # (B, 2): earlier, later
+    return T - 1 - marked[:, 0], T - 1 - marked[:, 1]
+
+
 def first_below(losses: Sequence[float], threshold: float, window: int = 50) -> int | None:
     """The first step (1-based) where the mean of the last ``window`` losses is below ``threshold``."""
     v = np.asarray(losses, dtype=np.float64)
@@ -54,13 +68,21 @@ class AddingConfig:
     """The model and the task of one adding-problem run (how it trains is a TrainConfig)."""
 
     cell: str = "lstm"  # "rnn" | "lstm" | "gru"
-    T: int = 100  # sequence length: the marked numbers are about T/2 steps apart
+    T: int = 100  # sequence length: the first marked number is read T/2 to T - 1 steps before the end
     hidden_size: int = 64  # H
     batch_size: int = 64  # sequences per step
     forget_bias: float | None = None  # set b_if + b_hf of an LSTM to this; None keeps torch's init
     threshold: float = 0.01  # `crossed` reports the first step whose trailing mean loss is below it
     fast: bool = True  # the hand-written BPTT of lstm_course.nn.fast
     threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+def adding_model(config: AddingConfig) -> torch.nn.Module:
+    """The untrained regressor of ``config``, forget bias set; seed torch first."""
+    model = SequenceRegressor(config.cell, 2, config.hidden_size, 1, fast=config.fast)
+    if config.forget_bias is not None:
+        set_forget_bias(model, config.forget_bias)
+    return model
 
 
 def adding_training(**changes) -> TrainConfig:
@@ -91,9 +113,7 @@ def train_adding(config: AddingConfig = AddingConfig(), training: TrainConfig | 
     """
     training = adding_training() if training is None else training
     torch.manual_seed(training.seed)
-    model = SequenceRegressor(config.cell, 2, config.hidden_size, 1, fast=config.fast)
-    if config.forget_bias is not None:
-        set_forget_bias(model, config.forget_bias)
+    model = adding_model(config)
     with torch_threads(config.threads):
         history = fit(model, adding_batches(config.batch_size, config.T), mse, training)
     crossed = first_below(history.loss, config.threshold, window=training.target_window)

@@ -199,14 +199,97 @@ GATE_STORIES = {
 }
 
 
-def check_gate_stories(summary: dict[str, dict[str, float]], margin: float = 0.05) -> dict[str, tuple]:
-    """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, whether it holds).
+def check_gate_stories(
+    summary: dict[str, dict[str, float]], margin: float = 0.05, tolerance: float = 0.02
+) -> dict[str, tuple[float, float, str]]:
+    """For each story in GATE_STORIES: (mean gate where it should act, mean on other words, verdict).
 
-    A story holds when the gate differs from its value on other words by more than ``margin`` in the story's
-    direction.
+    A story is "supported" when the gate differs from its value on other words, in the story's direction,
+    by more than ``margin + tolerance``; "not supported" when by less than ``margin - tolerance`` (or in the
+    other direction); "undecided" in between, where rounding in another BLAS or a smaller change to training
+    could move the difference across the margin.
     """
     checks = {}
     for name, (gate, place, sign) in GATE_STORIES.items():
         there, elsewhere = summary[gate][place], summary[gate]["other words"]
-        checks[name] = (there, elsewhere, bool(sign * (there - elsewhere) > margin))
+        checks[name] = (there, elsewhere, verdict(sign * (there - elsewhere), margin, tolerance))
     return checks
+
+
+def verdict(change: float, margin: float = 0.05, tolerance: float = 0.02) -> str:
+    """The verdict on ``change``, a gate's difference signed so that the story's direction is positive:
+    "supported" above ``margin + tolerance``, "not supported" below ``margin - tolerance``, else
+    "undecided"."""
+    if change > margin + tolerance:
+        return "supported"
+    if change < margin - tolerance:
+        return "not supported"
+    return "undecided"
+
+
+#: The sentences the gate stories are told with, rebuilt from the grammar's own words (its vocabulary has no
+#: "dan", "swimmer", "navy" or "brave"; adding words would change every other experiment's inputs). For each:
+#: (gate, the words, where the story says the gate acts: word positions, +1 / -1 as in GATE_STORIES).
+STORY_SENTENCES = {
+    # "Bob is kind. Dan, on the other hand, is cruel": the subject changes; tom stands in for dan
+    "the subject changes (Bob, then Dan)": (
+        "f",
+        "bob from the town is kind . tom , on the other hand , by the river is cruel . he is tall .".split(),
+        (7,),
+        -1,
+    ),
+    # "Bob is a swimmer ... he served in the navy": the fact worth storing is who the subject is, not the
+    # phrases around it
+    "the swimmer who served in the navy": (
+        "i",
+        "the dogs from the town by the river are kind . mary is happy . she is tall .".split(),
+        (0, 1),
+        +1,
+    ),
+    # "... brave ___": the blank is the word that needs the subject, here the verb after the phrases; the gate
+    # acts at the step that predicts it (reading "lake")
+    "the brave ___ blank": (
+        "o",
+        "alice near the hill by the lake ___ kind . bob is loud . he is quiet .".split(),
+        (6,),
+        +1,
+    ),
+}
+BLANK = "___"
+
+
+class SentenceGates(NamedTuple):
+    """One story's sentence through the trained LSTM: its words (T,), the story's gate averaged over the
+    probed units per word (T,), its mean where the story says the gate acts and on the other words, and the
+    verdict."""
+
+    gate: str
+    words: list[str]
+    values: np.ndarray
+    there: float
+    elsewhere: float
+    verdict: str
+
+
+def story_sentence_gates(
+    model: torch.nn.Module, units: np.ndarray, margin: float = 0.05, tolerance: float = 0.02
+) -> dict[str, SentenceGates]:
+    """Each sentence of STORY_SENTENCES through the trained LSTM, judged as :func:`check_gate_stories` judges
+    the averages. The blank ``___`` is read as the word the grammar puts there (the verb that agrees)."""
+    result = {}
+    for name, (gate, words, where, sign) in STORY_SENTENCES.items():
+        read = [_blank_word(words) if w == BLANK else w for w in words]
+        values = getattr(gate_trace(model, read), gate)[:, units].mean(axis=1)  # (T,)
+        there = np.zeros(len(words), dtype=bool)
+        there[list(where)] = True
+        acts, rest = float(values[there].mean()), float(values[~there].mean())
+        result[name] = SentenceGates(
+            gate, list(words), values, acts, rest, verdict(sign * (acts - rest), margin, tolerance)
+        )
+    return result
+
+
+def _blank_word(words: list[str]) -> str:
+    """The verb that agrees with the first subject of ``words``."""
+    first = words[1] if words[0] == "the" else words[0]
+    return "are" if first in ("cats", "dogs") else "is"

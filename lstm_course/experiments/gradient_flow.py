@@ -47,12 +47,14 @@ def _spectral_norms(jacobians: np.ndarray) -> np.ndarray:
     return np.linalg.norm(jacobians, ord=2, axis=(1, 2))
 
 
-def jacobian_norms(cell: str, params: dict, x: np.ndarray) -> GradientFlow:
-    """Norms of dh_T/dh_t and dh_T/dx_t for every t, for one sequence ``x`` (T, D), from zero initial state.
+def jacobian_norms(
+    cell: str, params: dict, x: np.ndarray, initial: Sequence[np.ndarray] | None = None
+) -> GradientFlow:
+    """Norms of dh_T/dh_t and dh_T/dx_t for every t, for one sequence ``x`` (T, D).
 
-    ``cell`` is any cell of :mod:`lstm_course.reference.cells`; its states (h, or h and c) are what a step
+    ``cell`` is any cell of ``lstm_course.reference.cells``; its states (h, or h and c) are what a step
     carries, and the state norm covers all of them. ``params`` are the reference's (weight_ih (G*H, D),
-    weight_hh (G*H, H), ...).
+    weight_hh (G*H, H), ...). ``initial`` holds one (H,) vector per state; None starts from zeros.
     """
     state_names = cells.lookup(cell).spec.states
     x = np.asarray(x, dtype=np.float64)
@@ -60,7 +62,11 @@ def jacobian_norms(cell: str, params: dict, x: np.ndarray) -> GradientFlow:
         raise ValueError(f"x must be one sequence (T, D), got shape {x.shape}")
     H = params["weight_hh"].shape[1]
     xs = np.repeat(x[:, None, :], H, axis=1)  # (T, H, D): H copies, one per row of the Jacobian
-    states = tuple(np.zeros((H, H)) for _ in state_names)  # h (and c): (H, H) each
+    if initial is None:
+        initial = [np.zeros(H) for _ in state_names]
+    if len(initial) != len(state_names) or any(np.shape(v) != (H,) for v in initial):
+        raise ValueError(f"initial must hold one (H,) = ({H},) vector per state {state_names}")
+    states = tuple(np.tile(np.asarray(v, dtype=np.float64), (H, 1)) for v in initial)  # h (and c): (H, H)
     caches = []
     for x_t in xs:
         states, cache = cells.step_forward(cell, x_t, states, params)
@@ -77,6 +83,22 @@ def jacobian_norms(cell: str, params: dict, x: np.ndarray) -> GradientFlow:
     )
 
 
+def fixed_point_rnn(weight_hh: np.ndarray, h_star: np.ndarray) -> dict[str, np.ndarray]:
+    """Reference tanh-RNN parameters (input size 1, input weights 0) for which ``h_star`` (H,) is a fixed
+    point under zero input: the bias is chosen so that tanh(h_star W_hh^T + b) = h_star."""
+    h_star = np.asarray(h_star, dtype=np.float64)
+    H = h_star.shape[0]
+    if weight_hh.shape != (H, H) or not np.all(np.abs(h_star) < 1):
+        raise ValueError(f"need weight_hh ({H}, {H}) and |h_star| < 1, got {weight_hh.shape} and {h_star}")
+    bias = np.arctanh(h_star) - h_star @ weight_hh.T  # a = h W^T + b must equal atanh(h)
+    return {
+        "weight_ih": np.zeros((H, 1)),
+        "weight_hh": np.asarray(weight_hh, dtype=np.float64),
+        "bias_ih": bias,
+        "bias_hh": np.zeros(H),
+    }
+
+
 def decay_per(norms: np.ndarray, every: int = 10, start: int = 1) -> float:
     """The factor by which ``norms`` (indexed by lag) change per ``every`` steps: a least-squares fit."""
     norms = np.asarray(norms, dtype=np.float64)
@@ -88,18 +110,25 @@ def decay_per(norms: np.ndarray, every: int = 10, start: int = 1) -> float:
     return float(np.exp(every * slope))
 
 
-def rnn_flow_by_radius(
+def rnn_by_radius(
     radii: Sequence[float], *, hidden_size: int = 64, T: int = 100, input_size: int = 8, seed: int = 0
-) -> dict[float, GradientFlow]:
-    """Tanh RNNs whose W_hh has spectral radius rho, for each rho in ``radii``, on one N(0, 1) sequence."""
+) -> tuple[np.ndarray, dict[float, dict[str, np.ndarray]]]:
+    """One N(0, 1) sequence x (T, D) and, per rho in ``radii``, reference tanh-RNN parameters whose W_hh is
+    one random matrix rescaled to spectral radius rho."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, input_size))
     base = init_params("rnn", input_size, hidden_size, rng)
-    flows = {}
-    for radius in radii:
-        params = dict(base, weight_hh=with_spectral_radius(base["weight_hh"], radius))
-        flows[radius] = jacobian_norms("rnn", params, x)
-    return flows
+    return x, {
+        radius: dict(base, weight_hh=with_spectral_radius(base["weight_hh"], radius)) for radius in radii
+    }
+
+
+def rnn_flow_by_radius(
+    radii: Sequence[float], *, hidden_size: int = 64, T: int = 100, input_size: int = 8, seed: int = 0
+) -> dict[float, GradientFlow]:
+    """The gradient flow of each network of :func:`rnn_by_radius` on its sequence."""
+    x, nets = rnn_by_radius(radii, hidden_size=hidden_size, T=T, input_size=input_size, seed=seed)
+    return {radius: jacobian_norms("rnn", params, x) for radius, params in nets.items()}
 
 
 def flow_by_cell(

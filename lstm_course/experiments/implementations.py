@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from lstm_course.nn import LSTM
 from lstm_course.reference import lstm_forward
@@ -40,3 +46,30 @@ def three_lstms(
             "c_T": gap(c_r, c_t[0]),
         },
     }
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for the block (torch's profiler writes its start and stop lines there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def kernels_of_torch_lstm(
+    dtype: torch.dtype, *, input_size: int = 3, hidden_size: int = 5, T: int = 7
+) -> list[str]:
+    """The ATen operators a CPU forward pass of ``torch.nn.LSTM`` in ``dtype`` runs, from ``torch.profiler``
+    (sorted; ``aten::mkldnn_rnn_layer`` is oneDNN's fused LSTM, which torch uses only for float32 and lower
+    precisions)."""
+    layer = torch.nn.LSTM(input_size, hidden_size).to(dtype)
+    x = torch.zeros(T, 2, input_size, dtype=dtype)
+    with _quiet_stderr(), torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        layer(x)
+    return sorted({event.name for event in prof.events() if event.name.startswith("aten::")})

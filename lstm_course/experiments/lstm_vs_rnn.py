@@ -67,23 +67,6 @@ def comparison_rows(
     return rows
 
 
-def markdown_table(rows: Mapping[str, Mapping[str, float]]) -> str:
-    """A Markdown table with one column per model and one row per measurement."""
-    labels = list(rows)
-    measures = list(rows[labels[0]])
-    lines = ["| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    for m in measures:
-        cells = [_fmt(rows[label][m]) for label in labels]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(value: float) -> str:
-    if isinstance(value, (int, np.integer)):
-        return f"{value:,}"
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}"
-
-
 def trained_gradient_decay(model: torch.nn.Module, x: np.ndarray, every: int = 10) -> float:
     """Factor per ``every`` steps of ||dh_T/dx_t|| of a trained one-layer model (its ``.cell`` and ``.rnn``,
     as :class:`~lstm_course.nn.SequenceTagger`) on x (T, D)."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import SymLogNorm
 
 
 def plot_gate_heatmap(
@@ -19,6 +20,7 @@ def plot_gate_heatmap(
     vmin: float = 0.0,
     vmax: float = 1.0,
     cmap: str = "viridis",
+    symlog: float | None = None,
 ) -> Axes:
     """A heatmap of gate (or state) ``values`` (T, K): one row per unit, one column per word.
 
@@ -30,6 +32,8 @@ def plot_gate_heatmap(
         units: (K,) the unit indices, written beside the rows (0..K-1 when None).
         vmin, vmax: the colour range (0 and 1 for gates; use -1, 1 for tanh values).
         cmap: a matplotlib colour map name.
+        symlog: None for a linear colour scale; a positive number for a symmetric log scale that is linear
+            within +-symlog and logarithmic beyond (for cell states, which range over orders of magnitude).
     """
     values = np.asarray(values)
     if values.ndim != 2 or values.shape[0] != len(words):
@@ -40,7 +44,12 @@ def plot_gate_heatmap(
         raise ValueError(f"units must name the {values.shape[1]} columns of values, got {len(units)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(words)), 0.3 * values.shape[1] + 1.6))
-    image = ax.imshow(values.T, aspect="auto", vmin=vmin, vmax=vmax, cmap=cmap, interpolation="nearest")
+    if symlog is not None and not symlog > 0:
+        raise ValueError(f"symlog must be a positive number or None, got {symlog!r}")
+    scale = (
+        {"vmin": vmin, "vmax": vmax} if symlog is None else {"norm": SymLogNorm(symlog, vmin=vmin, vmax=vmax)}
+    )
+    image = ax.imshow(values.T, aspect="auto", cmap=cmap, interpolation="nearest", **scale)
     ax.set_xticks(range(len(words)), labels=list(words), rotation=60, ha="right", fontsize="small")
     rows = list(units) if units is not None else list(range(values.shape[1]))
     ax.set_yticks(range(len(rows)), labels=[str(u) for u in rows], fontsize="x-small")

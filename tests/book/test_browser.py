@@ -251,6 +251,71 @@ def test_no_page_or_stylesheet_references_a_remote_asset():
     assert not problems, "remote assets:\n  " + "\n  ".join(problems[:20])
 
 
+# A Markdown table's separator row, |---|---| (or |—|—| once smart quotes have made the dashes an em dash)
+MARKDOWN_TABLE_RULE = re.compile(r"^\s*\|(?:\s*(?:—|–|:?-{3,}:?)\s*\|){2,}\s*$")
+
+
+class _ParagraphLines(HTMLParser):
+    """The text of every <p> of a page (outside <pre>), line by line: where Markdown lands when it is rendered
+    as CommonMark, which has no tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self._depth = 0  # open <p> elements
+        self._pre = 0  # open <pre> elements
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "pre":
+            self._pre += 1
+        elif tag == "p":
+            self._depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        elif tag == "p" and self._depth:
+            self._depth -= 1
+            if not self._depth:
+                self.lines += "".join(self._text).splitlines()
+                self._text = []
+
+    def handle_data(self, data):
+        if self._depth and not self._pre:
+            self._text.append(data)
+
+
+def raw_markdown_table_rows(page_html: str) -> list[str]:
+    """The |---| rows of Markdown tables that reached the page as paragraph text, not as a <table>."""
+    parser = _ParagraphLines()
+    parser.feed(page_html)
+    return [line.strip() for line in parser.lines if MARKDOWN_TABLE_RULE.match(line)]
+
+
+def test_raw_markdown_table_rows_finds_a_commonmark_rendered_table():
+    """What the book made of chapter 4's old Markdown table output (copied from a built page): a paragraph."""
+    built = (
+        '<div class="cell_output docutils container">\n<p>| | tanh RNN | LSTM |\n|—|—|—|\n'
+        "| parameters | 1,602 | 5,730 |\n| accuracy, lag 12+ | 0.51 | 0.97 |</p>\n</div>"
+    )
+    assert raw_markdown_table_rows(built) == ["|—|—|—|"]
+    assert raw_markdown_table_rows("<p>|---|:---:|</p>") == ["|---|:---:|"]
+    assert raw_markdown_table_rows("<p>a | b | c is prose</p><pre>|---|---|</pre>") == []
+    assert raw_markdown_table_rows("<table><tr><th>|---|---|</th></tr></table>") == []
+
+
+def test_no_page_shows_a_markdown_table_as_text():
+    """A table printed as Markdown renders as CommonMark, which has no tables: the page shows | ... |---|
+    text. Tables built in code must be HTML (lstm_course.plot.tables)."""
+    _require_built_book()
+    problems = []
+    for page_rel in _pages():
+        rows = raw_markdown_table_rows((HTML / page_rel).read_text(encoding="utf-8"))
+        problems += [f"{page_rel}: {row}" for row in rows]
+    assert not problems, "Markdown tables shown as text:\n  " + "\n  ".join(problems)
+
+
 @pytest.mark.browser
 def test_search_works_offline(server, browser):
     """Sphinx's client-side search finds a chapter from the local index."""

@@ -199,3 +199,12 @@ def test_every_exercise_label_the_chapters_cite_is_in_the_contract():
     for docname in NOTEBOOK_CHAPTERS:
         cited = set(re.findall(r"\{ref\}`(ex-[\w-]+)`", _source(docname)))
         assert cited <= contract, f"{docname}.md cites {sorted(cited - contract)}, not in the contract"
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_CHAPTERS)
+def test_chapter_is_in_jupytext_normal_form(docname):
+    """Saving a chapter unchanged in JupyterLab (jupytext) must not rewrite it."""
+    jupytext = pytest.importorskip("jupytext")
+    text = _source(docname)
+    again = jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst")
+    assert again == text, f"{docname}.md is not in jupytext's normal form: run jupytext --to myst on it"

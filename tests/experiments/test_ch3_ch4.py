@@ -4,15 +4,31 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.experiments.adding import AddingConfig, adding_training, first_below, train_adding
+from lstm_course.experiments.adding import (
+    AddingConfig,
+    adding_training,
+    first_below,
+    marker_lags,
+    train_adding,
+)
 from lstm_course.experiments.clipping import (
     ClippingConfig,
     clipping_training,
     first_gradient_norm,
     train_with_and_without_clipping,
 )
+from lstm_course.experiments.forget_bias import (
+    ForgetBiasConfig,
+    SolveRun,
+    forget_bias_training,
+    median_steps,
+    solve_columns,
+    solved_counts,
+    steps_to_solve,
+)
 from lstm_course.experiments.gates import (
     PLACES,
+    STORY_SENTENCES,
     GateTrace,
     GrammarConfig,
     accuracy_by_lag,
@@ -22,27 +38,31 @@ from lstm_course.experiments.gates import (
     grammar_training,
     saturation,
     state_magnitudes,
+    story_sentence_gates,
     subject_units,
     tagger_loss,
     trace_batch,
     train_grammar,
+    verdict,
 )
 from lstm_course.experiments.gradient_flow import (
     decay_per,
+    fixed_point_rnn,
     flow_by_cell,
     jacobian_norms,
     rnn_flow_by_radius,
     with_spectral_radius,
 )
-from lstm_course.experiments.implementations import three_lstms
+from lstm_course.experiments.implementations import kernels_of_torch_lstm, three_lstms
 from lstm_course.experiments.lstm_vs_rnn import (
     comparison_rows,
-    markdown_table,
     parameter_count,
     trained_gradient_decay,
 )
 from lstm_course.nn import SequenceTagger
-from lstm_course.reference import init_params, rnn_forward
+from lstm_course.plot.tables import show_table
+from lstm_course.reference import init_params, rnn_forward, rnn_step_forward
+from lstm_course.tasks import adding_batch
 from lstm_course.tasks.grammar import IGNORE, VOCAB, grammar_batch, story
 
 # ---- gradient flow
@@ -148,12 +168,46 @@ def test_unclipped_run_goes_nonfinite_and_clipped_run_does_not():
     assert plain.grad_norm[0] > 1e3
 
 
+def test_fixed_point_rnn_holds_its_state_and_its_jacobian_is_constant():
+    weight_hh = 0.9 * np.array([[2.0, -2.0], [2.5, -2.0]])
+    h_star = np.array([0.0, np.sqrt(0.9)])
+    params = fixed_point_rnn(weight_hh, h_star)
+    h_next, _ = rnn_step_forward(np.zeros((1, 1)), h_star[None, :], params)
+    np.testing.assert_allclose(h_next[0], h_star, atol=1e-14)
+    flow = jacobian_norms("rnn", params, np.zeros((12, 1)), initial=[h_star])
+    step = np.diag(1 - h_star**2) @ weight_hh  # dh_s/dh_{s-1} at the fixed point
+    for k in (0, 1, 5, 11):
+        assert flow.state[k] == pytest.approx(np.linalg.norm(np.linalg.matrix_power(step, k), 2), rel=1e-8)
+    assert np.max(np.abs(np.linalg.eigvals(weight_hh))) < 1 < flow.state[11] / flow.state[10]
+
+
+def test_jacobian_norms_checks_its_initial_state(rng):
+    params = init_params("lstm", 2, 3, rng)
+    with pytest.raises(ValueError, match="one \\(H,\\) = \\(3,\\) vector per state"):
+        jacobian_norms("lstm", params, np.zeros((4, 2)), initial=[np.zeros(3)])
+    with pytest.raises(ValueError, match="\\|h_star\\| < 1"):
+        fixed_point_rnn(np.eye(2), np.array([0.0, 1.0]))
+
+
 def test_first_gradient_grows_with_the_radius():
     norms = [first_gradient_norm(ClippingConfig(radius=r, T=30, hidden_size=16)) for r in (0.5, 1.5, 3.0)]
     assert norms[0] < norms[1] < norms[2]
 
 
 # ---- adding
+
+
+def test_marker_lags_are_the_distances_to_the_last_step():
+    x = np.zeros((10, 2, 2))
+    x[[3, 7], 0, 1] = 1.0
+    x[[0, 5], 1, 1] = 1.0
+    first, second = marker_lags(x)
+    assert first.tolist() == [6, 9] and second.tolist() == [2, 4]
+    first, second = marker_lags(adding_batch(2000, 100, np.random.default_rng(0))[0])
+    assert (first.min(), first.max(), second.min(), second.max()) == (50, 99, 0, 49)
+    x[1, 1, 1] = 1.0
+    with pytest.raises(ValueError, match="exactly two markers"):
+        marker_lags(x)
 
 
 def test_first_below_uses_a_trailing_window():
@@ -179,6 +233,41 @@ def test_train_adding_stops_at_an_easy_threshold():
         AddingConfig("rnn", T=4, hidden_size=4, threshold=10.0), adding_training(steps=200, target_loss=10.0)
     )
     assert run.history.stopped == "target" and run.crossed == run.history.steps == 50
+
+
+# ---- forget bias
+
+
+def test_steps_to_solve_runs_every_bias_and_seed_the_same_in_processes():
+    config = ForgetBiasConfig(biases=(None, 2.0), seeds=(0, 1), T=5, hidden_size=4, batch_size=8, workers=1)
+    training = forget_bias_training(steps=60, target_loss=0.1, target_window=10)
+    alone = steps_to_solve(config, training)
+    assert [(r.bias, r.seed) for r in alone] == [(None, 0), (None, 1), (2.0, 0), (2.0, 1)]
+    assert all(r.solved_at is None or r.solved_at == r.steps for r in alone)
+    pooled = steps_to_solve(ForgetBiasConfig(**{**config.__dict__, "workers": 2}), training)
+    assert [r[:4] for r in pooled] == [r[:4] for r in alone]
+
+
+def test_solve_columns_and_medians():
+    runs = [
+        SolveRun(None, 0, None, 100, 1.0),
+        SolveRun(None, 1, 40, 40, 1.0),
+        SolveRun(None, 2, None, 100, 1.0),
+        SolveRun(1.0, 0, 30, 30, 1.0),
+        SolveRun(1.0, 1, 10, 10, 1.0),
+        SolveRun(1.0, 2, None, 100, 1.0),
+    ]
+    columns = solve_columns(runs, budget=100)
+    assert list(columns) == ["torch default (about 0)", "bias 1"]
+    assert columns["bias 1"] == {
+        "seed 0": 30,
+        "seed 1": 10,
+        "seed 2": None,
+        "solved": "2 of 3",
+        "median steps (budget 100)": 30.0,
+    }
+    assert columns["torch default (about 0)"]["median steps (budget 100)"] is None  # 2 of 3 unsolved
+    assert median_steps(runs[3:]) == 30.0 and solved_counts(runs) == {None: 1, 1.0: 2}
 
 
 # ---- gates
@@ -270,8 +359,8 @@ def test_comparison_rows_and_table(tiny_grammar_lstm, rng):
     rows = comparison_rows({"LSTM": tiny_grammar_lstm}, b, tagger_loss, {"LSTM": 0.5})
     assert rows["LSTM"]["parameters"] == parameter_count(tiny_grammar_lstm)
     assert rows["LSTM"]["ms per step"] > 0 and rows["LSTM"]["gradient x per 10 steps"] == 0.5
-    table = markdown_table(rows).splitlines()
-    assert table[0] == "| | LSTM |" and len(table) == 2 + len(rows["LSTM"])
+    table = show_table(rows)._repr_html_()
+    assert table.count("<tr>") == 1 + len(rows["LSTM"]) and "<th>LSTM</th>" in table and "|" not in table
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -292,15 +381,46 @@ def test_three_implementations_agree():
         assert max(per_output.values()) < 1e-12
 
 
+def test_torch_lstm_uses_onednn_only_in_float32():
+    assert "aten::mkldnn_rnn_layer" not in kernels_of_torch_lstm(torch.float64)
+    if torch.backends.mkldnn.is_available():
+        assert "aten::mkldnn_rnn_layer" in kernels_of_torch_lstm(torch.float32)
+
+
+def test_story_sentences_name_the_words_their_stories_name(tiny_grammar_lstm):
+    acts_at = {name: [words[t] for t in where] for name, (_, words, where, _) in STORY_SENTENCES.items()}
+    assert acts_at == {
+        "the subject changes (Bob, then Dan)": ["tom"],
+        "the swimmer who served in the navy": ["the", "dogs"],
+        "the brave ___ blank": ["lake"],  # the step that predicts the blank
+    }
+    units = np.array([0, 3])
+    told = story_sentence_gates(tiny_grammar_lstm, units, margin=0.05, tolerance=0.02)
+    brave = told["the brave ___ blank"]
+    read = [("is" if w == "___" else w) for w in brave.words]  # alice: the verb is "is"
+    expected = gate_trace(tiny_grammar_lstm, read).o[:, units].mean(axis=1)
+    np.testing.assert_allclose(brave.values, expected)
+    assert brave.there == pytest.approx(expected[6])
+    assert brave.elsewhere == pytest.approx(np.delete(expected, 6).mean())
+    for name, result in told.items():
+        sign = STORY_SENTENCES[name][3]
+        change = sign * (result.there - result.elsewhere)
+        assert result.verdict == verdict(change, 0.05, 0.02)
+
+
 def test_gate_story_checks_follow_the_sign_and_margin():
     summary = {
         "f": {"new subject": 0.5, "before a scored word": 0.7, "other words": 0.7},
         "i": {"new subject": 0.72, "before a scored word": 0.7, "other words": 0.7},
-        "o": {"new subject": 0.7, "before a scored word": 0.9, "other words": 0.7},
+        "o": {"new subject": 0.7, "before a scored word": 0.76, "other words": 0.7},
     }
-    checks = check_gate_stories(summary, margin=0.05)
-    assert checks["forget gate clears the old subject"] == (0.5, 0.7, True)
-    assert checks["input gate writes the new subject"][2] is False  # 0.02 is within the margin
-    assert checks["output gate exposes memory for a prediction"][2] is True
+    checks = check_gate_stories(summary, margin=0.05, tolerance=0.02)
+    assert checks["forget gate clears the old subject"] == (0.5, 0.7, "supported")
+    assert checks["input gate writes the new subject"][2] == "not supported"  # 0.02 < 0.05 - 0.02
+    assert (
+        checks["output gate exposes memory for a prediction"][2] == "undecided"
+    )  # 0.06: within 0.05 +- 0.02
+    summary["o"]["before a scored word"] = 0.78
+    assert check_gate_stories(summary)["output gate exposes memory for a prediction"][2] == "supported"
     summary["f"]["new subject"] = 0.9  # higher, the wrong direction
-    assert check_gate_stories(summary)["forget gate clears the old subject"][2] is False
+    assert check_gate_stories(summary)["forget gate clears the old subject"][2] == "not supported"

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.colors import SymLogNorm  # noqa: E402
 
 from lstm_course.plot.gates import plot_gate_heatmap, plot_gate_histogram  # noqa: E402
 from lstm_course.plot.gradients import plot_gradient_norms, plot_run_traces  # noqa: E402
@@ -82,3 +83,13 @@ def test_gate_histogram_shares_sum_to_one():
         plot_gate_histogram({"g": np.array([-0.5, 0.5])})
     with pytest.raises(ValueError, match="non-empty"):
         plot_gate_histogram({})
+
+
+def test_gate_heatmap_symlog_scale_spans_orders_of_magnitude():
+    values = np.array([[-30.0, 0.1], [3.0, 0.0]])
+    ax = plot_gate_heatmap(values, ["a", "b"], vmin=-30, vmax=30, cmap="RdBu_r", symlog=1.0)
+    norm = ax.images[0].norm
+    assert isinstance(norm, SymLogNorm) and (norm.vmin, norm.vmax) == (-30, 30)
+    assert norm(3.0) - norm(0.0) > 0.5 * (norm(30.0) - norm(3.0))  # 0..3 gets a visible share of the colours
+    with pytest.raises(ValueError, match="symlog"):
+        plot_gate_heatmap(values, ["a", "b"], symlog=0.0)

@@ -2,9 +2,17 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from lstm_course.plot.tables import Table, format_cell, table_from_dict
+from lstm_course.plot.tables import MISSING, Table, format_cell, show_table, table_from_dict
+
+
+def test_cells_are_formatted_by_type():
+    assert format_cell(12345) == "12,345" and format_cell(np.int64(7)) == "7"
+    assert format_cell(0.123456) == "0.123" and format_cell(123456.0) == "1.23e+05"
+    assert format_cell(None) == MISSING and format_cell(True) == "yes" and format_cell("3 of 5") == "3 of 5"
+    assert format_cell(math.inf) == "inf" and format_cell(np.float32(0.5)) == "0.5"
 
 
 def test_html_has_a_header_and_one_row_per_row_escaped():
@@ -13,7 +21,7 @@ def test_html_has_a_header_and_one_row_per_row_escaped():
     assert page.startswith('<table class="table"><caption>adding, T = 100</caption>')
     assert "<th>model</th><th>MSE</th>" in page
     assert "<td>&lt;LSTM&gt;</td><td>0.00123</td>" in page
-    assert "<td>RNN</td><td>—</td>" in page
+    assert f"<td>RNN</td><td>{MISSING}</td>" in page
     assert page.count("<tr>") == 3
     assert "|" not in page
 
@@ -24,23 +32,21 @@ def test_formats_per_column_and_plain_text_repr():
     assert repr(table).splitlines() == ["cell  ms    ", "gru   7.1 ms"]
 
 
-def test_format_cell():
-    assert [format_cell(v) for v in (3, True, "x", None, 1 / 3, math.inf)] == [
-        "3",
-        "True",
-        "x",
-        "—",
-        "0.333",
-        "inf",
-    ]
-
-
 def test_from_dict_keeps_row_and_column_order():
-    table = table_from_dict(
-        {"LSTM": {"params": 10, "acc": 1.0}, "RNN": {"acc": 0.5, "params": 3}}, key="model"
-    )
+    rows = {"LSTM": {"params": 10, "acc": 1.0}, "RNN": {"acc": 0.5, "params": 3}}
+    table = table_from_dict(rows, key="model")
     assert list(table.columns) == ["model", "params", "acc"]
     assert table.texts() == [["LSTM", "10", "1"], ["RNN", "3", "0.5"]]
+
+
+def test_show_table_has_one_column_per_key_and_one_row_per_measure():
+    table = show_table(
+        {"RNN": {"parameters": 10, "accuracy": 0.5}, "<LSTM>": {"parameters": 40, "accuracy": None}},
+        corner="model",
+    )
+    assert list(table.columns) == ["model", "RNN", "<LSTM>"]
+    assert table.texts() == [["parameters", "10", "40"], ["accuracy", "0.5", MISSING]]
+    assert "<th>&lt;LSTM&gt;</th>" in table._repr_html_()
 
 
 def test_bad_tables_are_named():
@@ -48,3 +54,7 @@ def test_bad_tables_are_named():
         Table(["a", "b"], [[1, 2], [3]])
     with pytest.raises(ValueError, match="formats names columns"):
         Table(["a"], [[1]], formats={"b": str})
+    with pytest.raises(ValueError, match="'b' has rows"):
+        show_table({"a": {"x": 1}, "b": {"y": 2}})
+    with pytest.raises(ValueError, match="no columns"):
+        show_table({})
