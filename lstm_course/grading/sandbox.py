@@ -91,6 +91,14 @@ def _set_limits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _needed_paths() -> set[Path]:
+    """What the child reads: the interpreter, its prefixes (a venv and its base) and the package's parent."""
+    executable = Path(sys.executable).resolve()
+    package_parent = Path(lstm_course.__file__).resolve().parents[1]
+    prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    return {executable.parent, package_parent, *prefixes}
+
+
 def bwrap_prefix(workdir: Path, hidden: list[Path]) -> list[str] | None:
     """The bwrap command line around the child, or None when bwrap is not installed or not wanted."""
     wanted = os.environ.get(SANDBOX_ENV, "")
@@ -98,6 +106,11 @@ def bwrap_prefix(workdir: Path, hidden: list[Path]) -> list[str] | None:
     if wanted == "rlimits" or binary is None:
         return None
     command = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    # the private /tmp would also hide Python, the venv or the package when they live under /tmp (a clone in
+    # /tmp, say): bind those back, read-only, before hiding anything inside them
+    for needed in sorted(_needed_paths()):
+        if needed.is_relative_to("/tmp"):
+            command += ["--ro-bind", str(needed), str(needed)]
     for folder in hidden:
         if folder.is_dir():
             command += ["--tmpfs", str(folder)]

@@ -192,3 +192,20 @@ def test_a_bwrap_that_fails_to_start_falls_back_to_limits(
         assert np.array_equal(submission.call("f", (np.ones(2),), {}), np.full(2, 2.0))
     finally:
         submission.close()
+
+
+def test_bwrap_binds_back_what_the_child_needs_under_tmp_before_hiding(monkeypatch, tmp_path):
+    """A clone or venv under /tmp must stay visible under bwrap's private /tmp (CI may clone there)."""
+    if sandbox.shutil.which("bwrap") is None:
+        pytest.skip("bwrap is not installed")
+    monkeypatch.delenv(sandbox.SANDBOX_ENV, raising=False)
+    venv, repo = Path("/tmp/some/venv"), tmp_path / "repo"
+    solutions = repo / "exercises" / "source"
+    solutions.mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "_needed_paths", lambda: {venv, repo, Path("/usr/lib/python3")})
+    command = sandbox.bwrap_prefix(tmp_path / "work", [solutions])
+    triples = list(zip(command, command[1:], command[2:], strict=False))
+    assert ("--ro-bind", str(venv), str(venv)) in triples and ("--ro-bind", str(repo), str(repo)) in triples
+    assert ("--ro-bind", "/usr/lib/python3", "/usr/lib/python3") not in triples  # outside /tmp: already there
+    private_tmp = command.index("/tmp")
+    assert private_tmp < command.index(str(venv)) < command.index(str(solutions))  # bound back, then hidden
