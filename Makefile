@@ -58,10 +58,11 @@ test: book chromium sandbox lint
 	LSTM_COURSE_REQUIRE_BOOK=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The unit tests only, selected by path and marker: not the book (tests/book: its config and the browser over the
-# built HTML), not the exercise notebooks (tests/exercises) and nothing marked slow or browser. No book build.
-# About 50 s on 2 shared cores.
+# built HTML), not the exercise notebooks (tests/exercises), not the fuzz suite (tests/fuzz, which make test runs)
+# and nothing marked slow or browser. No book build.
 test-fast: $(STAMP)
-	$(VENV)/bin/pytest -q --ignore=tests/book --ignore=tests/exercises -m "not slow and not browser" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q --ignore=tests/book --ignore=tests/exercises --ignore=tests/fuzz \
+	  -m "not slow and not browser" $(PYTEST_ARGS)
 
 # ruff is in the test extra, so $(STAMP) installs it.
 lint: $(STAMP)
