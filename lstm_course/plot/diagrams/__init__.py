@@ -9,6 +9,7 @@ from lstm_course.plot.diagrams.cells import lstm_step_values, plot_gru_cell, plo
 from lstm_course.plot.diagrams.networks import (
     plot_attention,
     plot_bidirectional,
+    plot_book_shapes,
     plot_encoder_decoder,
     plot_feedforward_vs_recurrent,
     plot_sequence_shapes,
@@ -20,6 +21,7 @@ __all__ = [
     "lstm_step_values",
     "plot_attention",
     "plot_bidirectional",
+    "plot_book_shapes",
     "plot_encoder_decoder",
     "plot_feedforward_vs_recurrent",
     "plot_gru_cell",

@@ -1,5 +1,5 @@
 """Networks drawn as boxes and arrows: feedforward against recurrent, the unrolled RNN with the gradient path
-of BPTT, the sequence shapes (one-to-many, ...), and unrolled in time a stacked RNN, a bidirectional layer, an
+of BPTT, the sequence shapes (one-to-many, ...) and the book's models by shape, and unrolled in time a stacked RNN, a bidirectional layer, an
 encoder-decoder, and attention over the encoder's states."""
 
 from __future__ import annotations
@@ -186,6 +186,53 @@ def plot_sequence_shapes(ax: Axes | None = None) -> Axes:
     origins = [(0.0, 5.2), (5.8, 5.2), (0.0, 0.0), (4.7, 0.0)]
     for origin, (title, (example, inputs, outputs)) in zip(origins, SEQUENCE_SHAPES.items(), strict=True):
         _sequence_shape(ax, origin, title, example, inputs, outputs)
+    return ax
+
+
+#: The book's models by shape: shape -> (inputs, outputs, the models of the book with that shape).
+BOOK_SHAPES = {
+    "one-to-one": ("x", "y", ("feedforward net (ch. 1)",)),
+    "one-to-many": ("x..", "yyy", ("sampling text (ch. 2, 9)", "digit-strip captions (ch. 9)")),
+    "many-to-one": (
+        "xxx",
+        "..y",
+        ("adding problem (ch. 3-5)", "surname → language (ch. 9)", "sunspot forecast (ch. 9)"),
+    ),
+    "many-to-many, aligned": (
+        "xxx",
+        "yyy",
+        ("next character (ch. 2, 9)", "counting aⁿbⁿ (ch. 4, 5)", "BIO tagging (ch. 6)"),
+    ),
+    "many-to-many, unaligned": (
+        "xxx...",
+        "...yyy",
+        ("encoder-decoder (ch. 7)", "attention (ch. 8)"),
+    ),
+}
+
+
+def plot_book_shapes(ax: Axes | None = None, shapes: dict | None = None) -> Axes:
+    """Every shape of sequence problem with the book's models of that shape listed under it.
+
+    ``shapes`` maps a title to (inputs, outputs, model names) as :data:`BOOK_SHAPES` does: inputs and outputs
+    are strings of equal length, "x" (or "y") where a step reads an input (emits an output), "." where not.
+    """
+    shapes = BOOK_SHAPES if shapes is None else shapes
+    if not isinstance(shapes, dict) or not shapes:
+        raise ValueError("shapes must be a non-empty dict: title -> (inputs, outputs, model names)")
+    for title, (inputs, outputs, _) in shapes.items():
+        if len(inputs) != len(outputs) or not set(inputs + outputs) <= set("xy."):
+            raise ValueError(
+                f"shapes[{title!r}]: inputs and outputs must be equal-length strings of x, y and ."
+            )
+    columns, column_width, row_height = 3, 8.0, 6.6
+    rows = -(-len(shapes) // columns)
+    ax = canvas(ax, (-0.6, columns * column_width - 0.4), (-2.6, rows * row_height - 2.4))
+    for k, (title, (inputs, outputs, models)) in enumerate(shapes.items()):
+        x0, y0 = (k % columns) * column_width, (rows - 1 - k // columns) * row_height
+        _sequence_shape(ax, (x0, y0), title, "", inputs, outputs)
+        for line, model in enumerate(models):
+            label(ax, (x0 - 0.35, y0 - 0.75 - 0.55 * line), f"• {model}", ha="left")
     return ax
 
 
