@@ -21,7 +21,16 @@ from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import LSTM
 from lstm_course.nn.attention import AdditiveAttention
 from lstm_course.nn.cells import LSTMCell
-from lstm_course.tasks.captions import BOS, EOS, PAD, SIDE, WORDS, CaptionBatch, caption_batch, load_digit_images
+from lstm_course.tasks.captions import (
+    BOS,
+    EOS,
+    PAD,
+    SIDE,
+    WORDS,
+    CaptionBatch,
+    caption_batch,
+    load_digit_images,
+)
 from lstm_course.train import TrainConfig, fit
 
 
@@ -30,11 +39,13 @@ def patches(columns: Tensor, width: int) -> Tensor:
     W, B, side = columns.shape
     if W % width:
         raise ValueError(f"the strip's {W} columns do not split into patches of width {width}")
-    return columns.reshape(W // width, width, B, side).permute(0, 2, 1, 3).reshape(W // width, B, width * side)
+    return (
+        columns.reshape(W // width, width, B, side).permute(0, 2, 1, 3).reshape(W // width, B, width * side)
+    )
 
 
 class DigitCaptioner(nn.Module):
-    """Columns (W, B, 8) -> caption logits (L, B, V) and attention weights (B, L, P) over P = W / patch patches.
+    """Columns (W, B, 8) -> caption logits (L, B, V) and attention weights (B, L, P) over W / patch patches.
 
     Letters: W (columns), P (patches), B (batch), H (hidden size), L (caption words), V (vocabulary).
     """
@@ -140,8 +151,8 @@ class CaptionConfig:
 
 
 def caption_training(**changes) -> TrainConfig:
-    """How the chapter trains the captioner: Adam at 1e-2, clipped at norm 1, 400 steps, seed 0."""
-    return replace(TrainConfig(steps=400, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    """How the chapter trains the captioner: Adam at 1e-2, clipped at norm 1, 300 steps, seed 0."""
+    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
 
 
 @dataclass
@@ -160,7 +171,9 @@ class CaptionResult:
     seconds: float  # CPU seconds: training, captioning the test strips and the baseline
 
 
-def run_captions(config: CaptionConfig = CaptionConfig(), training: TrainConfig | None = None) -> CaptionResult:
+def run_captions(
+    config: CaptionConfig = CaptionConfig(), training: TrainConfig | None = None
+) -> CaptionResult:
     """Train the captioner on fresh strips each step; score it and the baseline on the same test strips."""
     training = caption_training() if training is None else training
     images = load_digit_images()
@@ -183,11 +196,13 @@ def run_captions(config: CaptionConfig = CaptionConfig(), training: TrainConfig 
         model = DigitCaptioner(config.hidden_size, config.embedding_dim, config.attention_size, config.patch)
         history = fit(model, batch, loss, training)
         model.eval()
-        predicted, weights = model.caption(torch.as_tensor(test.columns, dtype=torch.float32), len(test.captions))
+        predicted, weights = model.caption(
+            torch.as_tensor(test.columns, dtype=torch.float32), len(test.captions)
+        )
+    baseline_rng = np.random.default_rng(training.seed + 2)
     baseline_train = caption_batch(
-        images.train_images, images.train_digits, config.baseline_strips, np.random.default_rng(training.seed + 2),
-        **shape,
-    )  # fmt: skip
+        images.train_images, images.train_digits, config.baseline_strips, baseline_rng, **shape
+    )
     baseline_predicted = pixel_baseline(baseline_train, test, training.seed)
     seconds = time.process_time() - start
     word_accuracy, caption_accuracy = scores(predicted.numpy(), test)

@@ -1,10 +1,11 @@
 """Chapter 9, forecasting: the yearly sunspot numbers, an LSTM against seasonal-naive and a linear model.
 
-Every method forecasts the next ``horizon`` years at once from the ``window`` years before an origin, at every
-origin of a held-out period (the last years of the series), and is scored by the mean absolute error over all
-origins and horizons. The LSTM (:class:`~lstm_course.nn.SequenceRegressor`) and the linear autoregressive model
-(least squares, one linear map from the window to each horizon) learn from the same windows, all of which end
-before the held-out period starts. Seasonal-naive repeats the value one solar cycle (``period`` years) earlier.
+Every method forecasts the next ``horizon`` years at once from the ``window`` years before an origin, at
+every origin of a held-out period (the last years of the series), and is scored by the mean absolute error
+over all origins and horizons. The LSTM (:class:`~lstm_course.nn.SequenceRegressor`) and the linear
+autoregressive model (least squares, one linear map from the window to each horizon) learn from the same
+windows, all of which end before the held-out period starts. Seasonal-naive repeats the value one solar cycle
+(``period`` years) earlier.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class ForecastConfig:
 
 
 def forecast_training(**changes) -> TrainConfig:
-    """How the chapter trains the forecaster: Adam at 1e-2, clipped at norm 1, 500 steps, seed 0."""
-    return replace(TrainConfig(steps=500, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    """How the chapter trains the forecaster: Adam at 1e-2, clipped at norm 1, 300 steps, seed 0."""
+    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
 
 
 @dataclass
@@ -57,7 +58,10 @@ class ForecastResult:
 
 
 def linear_forecaster(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """Weights (window + 1, horizon) of y ~ [x, 1] @ weights by ridge least squares; x (window, M), y (M, horizon)."""
+    """Weights (window + 1, horizon) of y ~ [x, 1] @ weights by ridge least squares.
+
+    x (window, M) holds the past of M forecasts, y (M, horizon) their futures.
+    """
     features = np.concatenate([x.T, np.ones((x.shape[1], 1))], axis=1)  # (M, window + 1)
     gram = features.T @ features + ridge * np.eye(features.shape[1])
     return np.linalg.solve(gram, features.T @ y)
@@ -68,8 +72,10 @@ def linear_forecast(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.concatenate([x.T, np.ones((x.shape[1], 1))], axis=1) @ weights
 
 
-def run_forecast(config: ForecastConfig = ForecastConfig(), training: TrainConfig | None = None) -> ForecastResult:
-    """Fit the LSTM and the linear model on the early years; forecast the held-out years with all three methods."""
+def run_forecast(
+    config: ForecastConfig = ForecastConfig(), training: TrainConfig | None = None
+) -> ForecastResult:
+    """Fit the LSTM and the linear model on the early years; forecast the held-out years with all three."""
     training = forecast_training() if training is None else training
     series = load_sunspots()
     values = series.values
@@ -96,7 +102,9 @@ def run_forecast(config: ForecastConfig = ForecastConfig(), training: TrainConfi
         fit(model, batch, loss, training)
         model.eval()
         with torch.no_grad():
-            lstm_scaled = model(torch.as_tensor(x_test_scaled[:, :, None], dtype=torch.float32)).double().numpy()
+            lstm_scaled = (
+                model(torch.as_tensor(x_test_scaled[:, :, None], dtype=torch.float32)).double().numpy()
+            )
     weights = linear_forecaster(x_train, y_train, config.ridge)
     seconds = time.process_time() - start
     forecasts = {

@@ -1,17 +1,18 @@
 """Chapter 9, generation: a character LSTM against chapter 2's RNN on Shakespeare, with the same budget.
 
 Both models are :class:`~lstm_course.nn.CharLM` with chapter 2's configuration
-(:class:`~lstm_course.experiments.char_lm.CharLMConfig`: H, T, batch, steps, optimiser), trained on the first
-``1 - val_fraction`` of the plays and scored on the rest in nats per character. The non-recurrent baselines are
-the unigram entropy (character frequencies, no order) and ``ln V``. Samples at several temperatures show what
-temperature does; the mean entropy of the tempered next-character distribution says it in one number.
+(:class:`~lstm_course.experiments.char_lm.CharLMConfig`: H, T, batch, steps, optimiser), trained on the
+first ``1 - val_fraction`` of the plays and scored on the rest in nats per character. The non-recurrent
+baselines are the unigram entropy (character frequencies, no order) and ``ln V``. Samples at several
+temperatures show what temperature does; the mean entropy of the tempered next-character distribution says it
+in one number.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ class GenerationResult:
 def temperature_rows(
     model: CharLM, x: np.ndarray, y: np.ndarray, temperatures: Sequence[float]
 ) -> dict[float, TemperatureRow]:
-    """Entropy, top probability and loss of the tempered next-character distribution over windows x, y (T, B)."""
+    """Entropy, top probability and loss of the tempered next-character distribution on windows x, y (T, B)."""
     model.eval()
     logits, _ = model(torch.as_tensor(x))  # (T, B, V)
     logits, targets = logits.reshape(-1, logits.shape[-1]), torch.as_tensor(y).reshape(-1)
@@ -95,7 +96,9 @@ def temperature_rows(
     return rows
 
 
-def run_generation(config: GenerationConfig = GenerationConfig(), training: TrainConfig | None = None) -> GenerationResult:
+def run_generation(
+    config: GenerationConfig = GenerationConfig(), training: TrainConfig | None = None
+) -> GenerationResult:
     """Train one CharLM per cell on the plays with the same budget; the last cell (the LSTM) is sampled."""
     training = generation_training() if training is None else training
     text = shakespeare_text(config.max_chars)
@@ -104,7 +107,9 @@ def run_generation(config: GenerationConfig = GenerationConfig(), training: Trai
     data = vocab.encode(text)
     split = int(len(data) * (1.0 - model_config.val_fraction))
     train, val = data[:split], data[split:]
-    x_val, y_val = char_lm_batch(val, model_config.val_windows, model_config.T, np.random.default_rng(seed + 1))
+    x_val, y_val = char_lm_batch(
+        val, model_config.val_windows, model_config.T, np.random.default_rng(seed + 1)
+    )
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return char_lm_batch(train, model_config.batch_size, model_config.T, rng)
@@ -118,11 +123,16 @@ def run_generation(config: GenerationConfig = GenerationConfig(), training: Trai
             losses[cell] = fit(model, batch, next_char_loss, training).loss
             val_loss[cell] = evaluate(model, x_val, y_val)
             by_context[cell] = loss_by_context(
-                model, val, model_config.contexts, model_config.context_samples, np.random.default_rng(seed + 2)
+                model,
+                val,
+                model_config.contexts,
+                model_config.context_samples,
+                np.random.default_rng(seed + 2),
             )
             seconds[cell] = time.process_time() - start
         samples = {
-            t: generate(model, vocab, config.prompt, config.sample_length, t, seed) for t in config.temperatures
+            t: generate(model, vocab, config.prompt, config.sample_length, t, seed)
+            for t in config.temperatures
         }
         temperatures = temperature_rows(model, x_val, y_val, config.temperatures)
     return GenerationResult(

@@ -89,8 +89,10 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) 
     return matrix
 
 
-def run_surnames(config: SurnameConfig = SurnameConfig(), training: TrainConfig | None = None) -> SurnameResult:
-    """Train the character LSTM and fit the n-gram baseline on the same names; score both on held-out names."""
+def run_surnames(
+    config: SurnameConfig = SurnameConfig(), training: TrainConfig | None = None
+) -> SurnameResult:
+    """Train the character LSTM and fit the n-gram baseline on the same names; score both on held-out ones."""
     training = surname_training() if training is None else training
     data = load_surnames(config.per_language, seed=training.seed)
     train, test = split(data, config.test_fraction)

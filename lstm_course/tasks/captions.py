@@ -13,7 +13,21 @@ from typing import NamedTuple
 
 import numpy as np
 
-WORDS = ("<pad>", "<bos>", "<eos>", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+WORDS = (
+    "<pad>",
+    "<bos>",
+    "<eos>",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+)
 PAD, BOS, EOS = 0, 1, 2
 DIGIT_WORD = 3  # the word index of digit d is DIGIT_WORD + d
 SIDE = 8  # pixels per side of one digit
@@ -44,7 +58,9 @@ def load_digit_images(train_images: int = 1400) -> DigitImages:
         raise ValueError(f"train_images must lie in (0, {len(digits.target)}), got {train_images}")
     images = digits.images / 16.0  # (N, 8, 8), the pixels count 0..16
     target = digits.target.astype(np.int64)
-    return DigitImages(images[:train_images], target[:train_images], images[train_images:], target[train_images:])
+    return DigitImages(
+        images[:train_images], target[:train_images], images[train_images:], target[train_images:]
+    )
 
 
 class CaptionBatch(NamedTuple):
@@ -52,7 +68,9 @@ class CaptionBatch(NamedTuple):
 
     images: np.ndarray  # (B, 8, W) float, the strips
     columns: np.ndarray  # (W, B, 8) float, the same strips as a sequence of pixel columns
-    captions: np.ndarray  # (L, B) int64 word indices, <eos> after the last digit, then <pad>; L = max_digits + 1
+    captions: (
+        np.ndarray
+    )  # (L, B) int64 word indices, <eos> after the last digit, then <pad>; L = max_digits + 1
     digits: np.ndarray  # (B, max_digits) the digits shown, -1 where a strip has fewer
     starts: np.ndarray  # (B, max_digits) the first column of each digit, -1 where a strip has fewer
 
@@ -74,7 +92,9 @@ def caption_batch(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE) or len(images) != len(labels):
-        raise ValueError(f"images must be (N, 8, 8) with N labels, got {images.shape} and {len(labels)} labels")
+        raise ValueError(
+            f"images must be (N, 8, 8) with N labels, got {images.shape} and {len(labels)} labels"
+        )
     width = canvas_width(max_digits, max_gap)
     strips = np.zeros((batch_size, SIDE, width))
     captions = np.full((max_digits + 1, batch_size), PAD, dtype=np.int64)

@@ -24,7 +24,9 @@ def load_sunspots() -> Series:
     from statsmodels.datasets import sunspots
 
     frame = sunspots.load_pandas().data
-    return Series(frame["YEAR"].to_numpy().astype(np.int64), frame["SUNACTIVITY"].to_numpy().astype(np.float64))
+    return Series(
+        frame["YEAR"].to_numpy().astype(np.int64), frame["SUNACTIVITY"].to_numpy().astype(np.float64)
+    )
 
 
 def forecast_windows(values: np.ndarray, origins, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +68,9 @@ def seasonal_naive(values: np.ndarray, origins, horizon: int, period: int) -> np
     Needs horizon <= period so that every repeated value lies before the origin.
     """
     if not 1 <= horizon <= period:
-        raise ValueError(f"seasonal_naive needs 1 <= horizon <= period, got horizon={horizon}, period={period}")
+        raise ValueError(
+            f"seasonal_naive needs 1 <= horizon <= period, got horizon={horizon}, period={period}"
+        )
     origins = np.asarray(origins, dtype=np.int64)
     if origins.min() < period:
         raise ValueError(f"origins must be >= period = {period}, got {origins.min()}")

