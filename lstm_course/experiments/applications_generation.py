@@ -78,7 +78,7 @@ class GenerationResult:
 def temperature_rows(
     model: CharLM, x: np.ndarray, y: np.ndarray, temperatures: Sequence[float]
 ) -> dict[float, TemperatureRow]:
-    """Entropy, top probability and loss of the tempered next-character distribution on windows x, y (T, B)."""
+    """Entropy, top probability and loss of the tempered next-character distribution; x, y (T, B)."""
     model.eval()
     logits, _ = model(torch.as_tensor(x))  # (T, B, V)
     logits, targets = logits.reshape(-1, logits.shape[-1]), torch.as_tensor(y).reshape(-1)
