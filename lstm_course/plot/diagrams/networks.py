@@ -201,7 +201,7 @@ BOOK_SHAPES = {
     "many-to-many, aligned": (
         "xxx",
         "yyy",
-        ("next character (ch. 2, 9)", "counting aⁿbⁿ (ch. 4, 5)", "BIO tagging (ch. 6)"),
+        ("next character (ch. 2, 9)", "grammar, aⁿbⁿ (ch. 4, 5)", "BIO tagging (ch. 6)"),
     ),
     "many-to-many, unaligned": (
         "xxx...",
