@@ -1,8 +1,9 @@
 """Chapter 9, one-to-many: a strip of 2 to 4 handwritten digits captioned in words, with attention.
 
-The captioner reads the strip as a sequence of pixel columns (a bidirectional LSTM: each column's key knows
-its neighbours on both sides), then writes the caption word by word with an LSTM cell that attends over the
-columns (additive attention, as in :class:`~lstm_course.nn.Seq2Seq`'s decoder step). No convolution anywhere.
+The captioner reads the strip as a sequence of patches of pixel columns (a bidirectional LSTM: each patch's
+key knows its neighbours on both sides), then writes the caption word by word with an LSTM cell that attends
+over the patches (additive attention, as in the decoder step of ``lstm_course.nn.seq2seq.Seq2Seq``). No
+convolution anywhere.
 The baseline has no recurrence and no attention: one logistic regression per caption position on the raw
 pixels of the whole strip (the word at that position, or <eos>, or nothing).
 """

@@ -214,7 +214,7 @@ BOOK_SHAPES = {
 def plot_book_shapes(ax: Axes | None = None, shapes: dict | None = None) -> Axes:
     """Every shape of sequence problem with the book's models of that shape listed under it.
 
-    ``shapes`` maps a title to (inputs, outputs, model names) as :data:`BOOK_SHAPES` does: inputs and outputs
+    ``shapes`` maps a title to (inputs, outputs, model names) as ``BOOK_SHAPES`` does: inputs and outputs
     are strings of equal length, "x" (or "y") where a step reads an input (emits an output), "." where not.
     """
     shapes = BOOK_SHAPES if shapes is None else shapes
