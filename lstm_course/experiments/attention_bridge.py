@@ -41,13 +41,13 @@ def _jacobian_norm(weights: np.ndarray) -> np.ndarray:
 def softmax_saturation(
     dims: Sequence[int], rng: np.random.Generator, *, queries: int = 500, keys: int = 16
 ) -> list[SaturationRow]:
-    """For each d: draw ``queries`` queries and ``keys`` keys with N(0, 1) entries, measure their softmax."""
+    """For each d: ``queries`` queries, each with its own ``keys`` keys, N(0, 1) entries: their softmax."""
     if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
         raise ValueError(f"dims must be positive ints, got {list(dims)}")
     rows = []
     for d in dims:
-        q, k = rng.normal(size=(queries, d)), rng.normal(size=(keys, d))
-        scores = q @ k.T  # (N, Tk), each entry a sum of d unit-variance products: std sqrt(d)
+        q, k = rng.normal(size=(queries, d)), rng.normal(size=(queries, keys, d))  # fresh keys per query
+        scores = np.einsum("nd,nkd->nk", q, k)  # (N, Tk), each a sum of d unit-variance products: std sqrt(d)
         measured = []
         for scale in (1.0, 1.0 / math.sqrt(d)):
             shifted = scores * scale - (scores * scale).max(axis=1, keepdims=True)
