@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from lstm_course.experiments.seq2seq_dates import MAX_OUTPUT, DateData, predict
+from lstm_course.experiments.seq2seq_dates import MAX_OUTPUT, DateData
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.seq2seq import Seq2Seq
 from lstm_course.tasks.dates import DatePair, Vocab, encode_batch, exact_match
@@ -95,19 +95,4 @@ def padding_effect(
     return rows
 
 
-def accuracy_gap(model_rows: Sequence, baseline_rows: Sequence) -> list[float]:
-    """Per length bin, the attention model's exact match minus the baseline's (bins must match)."""
-    if [(r.low, r.high) for r in model_rows] != [(r.low, r.high) for r in baseline_rows]:
-        raise ValueError("model_rows and baseline_rows must cover the same length bins")
-    return [a.exact - b.exact for a, b in zip(model_rows, baseline_rows, strict=True)]
-
-
-__all__ = [
-    "Alignment",
-    "PaddingRow",
-    "accuracy_gap",
-    "alignment",
-    "greedy_decode",
-    "padding_effect",
-    "predict",
-]
+__all__ = ["Alignment", "PaddingRow", "alignment", "greedy_decode", "padding_effect"]
