@@ -9,6 +9,7 @@ Randomness is explicit: every generator takes an ``rng: np.random.Generator``.
 - :mod:`~lstm_course.tasks.copy`: read a few symbols, wait, write them back.
 - :mod:`~lstm_course.tasks.anbn`: the strings aⁿbⁿ, for counting.
 - :mod:`~lstm_course.tasks.cuisine`: generated two-person cuisine stories, for the GRU's update-gate story.
+- :mod:`~lstm_course.tasks.dates`: dates in many languages and formats, to translate into ISO dates (seq2seq).
 """
 
 from lstm_course.tasks.adding import ADDING_BASELINE_MSE, adding_batch

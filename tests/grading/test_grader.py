@@ -209,3 +209,34 @@ def test_bwrap_binds_back_what_the_child_needs_under_tmp_before_hiding(monkeypat
     assert ("--ro-bind", "/usr/lib/python3", "/usr/lib/python3") not in triples  # outside /tmp: already there
     private_tmp = command.index("/tmp")
     assert private_tmp < command.index(str(venv)) < command.index(str(solutions))  # bound back, then hidden
+
+
+@pytest.mark.slow
+def test_exercise_08s_answer_key_is_refused(tmp_path: Path) -> None:
+    """The attention functions of lstm_course.reference are the answer key of exercise 08, as the cells' are
+    of exercises 02-06: an import is refused, and the function itself, reached another way, scores 0."""
+    undone = (
+        "import importlib, sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'AnswerKeyGuard']\n"
+        "for name in [m for m in sys.modules if m.startswith('lstm_course.reference')]:\n"
+        "    del sys.modules[name]\n"
+        "masked_softmax = importlib.import_module('lstm_course.reference.attention').masked_softmax\n"
+    )
+    imported = "from lstm_course.reference import dot_product_attention_forward\n"
+    (tmp_path / "class").mkdir()
+    for name, source, defines in (
+        ("undone", undone, "masked_softmax"),
+        ("imported", imported, "dot_product_attention_forward"),
+    ):
+        nb = with_cell(solved("08_attention"), defines, source)
+        nbformat.write(nb, tmp_path / "class" / f"{name}_08_attention.ipynb")
+    options = grader.Options(cell_timeout=30, hidden_rounds=0)
+    rows = grader.grade([tmp_path / "class"], EXERCISES, tmp_path / "out", options=options)
+    by = {(Path(r.submission).name.split("_")[0], r.check): r for r in rows}
+    assert by[("undone", "masked_softmax")].points == 0
+    assert (
+        "is lstm_course.reference's masked_softmax (the answer key)"
+        in by[("undone", "masked_softmax")].feedback
+    )
+    forward = by[("imported", "dot_product_attention_forward")]
+    assert forward.points == 0 and "answer key" in forward.feedback
