@@ -263,9 +263,10 @@ def _bidirectional_case(
     step = STEPS[cell]
     x, lengths, params_fwd, params_rev = _case_inputs(rng, B, D, H, padded=padded, cell=cell)
     helpers = student_helpers(bidirectional_forward, "run_direction")
-    if helpers:  # bidirectional_forward calls it: a wrong direction is named as such
-        case = partial(_direction_case, helpers[0], rng.spawn(1)[0], B, D, H, reverse=True, cell=cell)
-        require_passing("run_direction", case)
+    if helpers:  # bidirectional_forward calls it: a wrong direction (either one) is named as such
+        for reverse, child_rng in zip((True, False), rng.spawn(2), strict=True):
+            case = partial(_direction_case, helpers[0], child_rng, B, D, H, reverse=reverse, cell=cell)
+            require_passing("run_direction", case)
     got = call_student(
         bidirectional_forward, step, x, lengths, params_fwd, params_rev, name="bidirectional_forward"
     )

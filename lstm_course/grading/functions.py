@@ -6,8 +6,8 @@ Arrays cross the pipe as data, but some exercises take a function as an argument
 this module, imported before any student code ran. A name not in the table is a ``ProtocolError``.
 
 Each function here is a helper an exercise gives, never the answer to one. What the student's code can reach
-from them (``rnn_step.__globals__``) is this module and the two reference steps' modules, not the answer key of
-exercise 07 (``reference.multilayer_forward``, ``checks.bidirectional``): ``tests/grading`` walks it.
+from them (``rnn_step.__globals__``) is this module and the two reference steps' modules, not the answer key
+of exercise 07 (``reference.multilayer_forward``, ``checks.bidirectional``): ``tests/grading`` walks it.
 """
 
 from __future__ import annotations

@@ -100,6 +100,55 @@ class NamedThing(NamedTuple):
     x: int
 
 
+def test_a_function_travels_by_its_allow_listed_name_only() -> None:
+    from lstm_course.grading.functions import FUNCTIONS, gru_step, rnn_step
+
+    message = protocol.encode((rnn_step, {"step": gru_step}))
+    assert message == {"tuple": [{"fn": "rnn_step"}, {"dict": [["step", {"fn": "gru_step"}]]}]}
+    back = protocol.decode(json.loads(json.dumps(message)))
+    assert back[0] is rnn_step and back[1]["step"] is gru_step
+    assert set(FUNCTIONS) == {"rnn_step", "gru_step"}
+    # a name not on the list, or a dotted path to anything importable, is refused: nothing is looked up
+    for name in ("os.system", "lstm_course.reference.multilayer_forward", "multilayer_forward", "", 3, None):
+        with pytest.raises(protocol.ProtocolError, match="not a function the grader may pass"):
+            protocol.decode({"fn": name})
+    # any other function (a lookalike, a partial of an allowed one, a lambda) still cannot be sent
+    import functools
+
+    def rnn_step_lookalike(x_t, h_prev, params):
+        return rnn_step(x_t, h_prev, params)
+
+    for other in (rnn_step_lookalike, functools.partial(rnn_step), lambda x: x, np.tanh):
+        with pytest.raises(protocol.ProtocolError, match="cannot send"):
+            protocol.encode(other)
+
+
+def test_the_functions_passed_by_name_do_not_reach_exercise_07s_answer_key() -> None:
+    """Everything reachable from the steps the student's code is given (globals, closures, modules, their
+    attributes) holds no function of the answer key: not multilayer_forward, nothing of the checks."""
+    import types
+
+    from lstm_course.grading.functions import FUNCTIONS
+
+    seen: set[int] = set()
+    reached: list[object] = []
+    todo: list[object] = list(FUNCTIONS.values())
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        reached.append(value)
+        if isinstance(value, types.FunctionType):
+            todo += [v for v in value.__globals__.values() if callable(v) or isinstance(v, types.ModuleType)]
+            todo += [c.cell_contents for c in value.__closure__ or ()]
+        elif isinstance(value, types.ModuleType) and value.__name__.startswith("lstm_course"):
+            todo += [v for v in vars(value).values() if callable(v) or isinstance(v, types.ModuleType)]
+    names = {getattr(v, "__module__", None) or getattr(v, "__name__", "") for v in reached}
+    assert not [n for n in names if n.startswith(("lstm_course.checks", "lstm_course.reference.multilayer"))]
+    assert "multilayer_forward" not in {getattr(v, "__name__", "") for v in reached}
+
+
 def test_write_back_mirrors_edits_in_place_and_replacements() -> None:
     kept, replaced = np.zeros(2), np.zeros(2)
     grads = {"kept": kept, "replaced": replaced}
