@@ -140,6 +140,7 @@ def watch_answer_key(package_dir: str, report: Any) -> None:
     take it back.
     """
     folders = tuple(os.path.join(package_dir, folder) + os.sep for folder in ANSWER_KEY_FOLDERS)
+    reported: set[str] = set()  # each file once (emptying it only sends a path again)
 
     def hook(event: str, args: tuple) -> None:
         if event != "open" or not args or isinstance(args[0], int):
@@ -148,7 +149,8 @@ def watch_answer_key(package_dir: str, report: Any) -> None:
             path = os.path.realpath(os.fsdecode(args[0]))
         except (TypeError, ValueError, OSError):
             return
-        if path.startswith(folders):
+        if path.startswith(folders) and path not in reported:
+            reported.add(path)
             report(path)
 
     sys.addaudithook(hook)
