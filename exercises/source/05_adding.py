@@ -104,7 +104,7 @@ def train(seed: int) -> tuple[dict, list[float]]:
     ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     params = init_model(rng)
-    optimizer = Adam(params, lr=0.02)
+    optimizer = Adam(params, lr=0.05)  # with clipping, 0.05 leaves the plateau sooner than 0.02
     losses: list[float] = []
     for _ in range(3000):
         x, y = adding_batch(BATCH, T, rng, dtype=np.float64)
