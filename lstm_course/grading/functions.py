@@ -5,9 +5,10 @@ Arrays cross the pipe as data, but some exercises take a function as an argument
 (``{"fn": "rnn_step"}``), and the submission's process looks the name up in :data:`FUNCTIONS`, its own copy of
 this module, imported before any student code ran. A name not in the table is a ``ProtocolError``.
 
-Each function here is a helper an exercise gives, never the answer to one. What the student's code can reach
-from them (``rnn_step.__globals__``) is this module and the two reference steps' modules, not the answer key
-of exercise 07 (``reference.multilayer_forward``, ``checks.bidirectional``): ``tests/grading`` walks it.
+Each function here is a helper an exercise gives, never the answer to one. They are written here in NumPy,
+equal to the reference's steps (``tests/grading`` checks it to 1e-12), rather than imported from it: what the
+student's code can reach from them (``rnn_step.__globals__``) is this module and NumPy, not the reference (the
+answer key of exercises 02, 06 and 07), so the submission's process does not have to keep it in memory.
 """
 
 from __future__ import annotations
@@ -16,18 +17,34 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lstm_course.reference.gru import gru_step_forward
-from lstm_course.reference.rnn import rnn_step_forward
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """sigma(a) = (1 + tanh(a / 2)) / 2: the same function, and it never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def rnn_step(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> np.ndarray:
-    """The reference's tanh RNN step, returning h only: x_t (B, D), h_prev (B, H) -> h (B, H)."""
-    return rnn_step_forward(x_t, h_prev, params)[0]
+    """The tanh RNN step, torch's parameters: x_t (B, D), h_prev (B, H) -> h (B, H).
+
+    h = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh)
+    """
+    a = x_t @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
+    return np.tanh(a)
 
 
 def gru_step(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> np.ndarray:
-    """The reference's GRU step, returning h only: x_t (B, D), h_prev (B, H) -> h (B, H)."""
-    return gru_step_forward(x_t, h_prev, params)[0]
+    """The GRU step, torch's parameters and gate rows (r, z, n): x_t (B, D), h_prev (B, H) -> h (B, H).
+
+    r = sigma(x W_ir^T + b_ir + h W_hr^T + b_hr),  z = sigma(x W_iz^T + b_iz + h W_hz^T + b_hz),
+    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),  h' = (1 - z) * n + z * h
+    """
+    H = h_prev.shape[1]
+    from_x = x_t @ params["weight_ih"].T + params["bias_ih"]  # (B, 3H)
+    from_h = h_prev @ params["weight_hh"].T + params["bias_hh"]  # (B, 3H)
+    r = _sigmoid(from_x[:, :H] + from_h[:, :H])
+    z = _sigmoid(from_x[:, H : 2 * H] + from_h[:, H : 2 * H])
+    n = np.tanh(from_x[:, 2 * H :] + r * from_h[:, 2 * H :])
+    return (1.0 - z) * n + z * h_prev
 
 
 #: Every function a message may name, by its name on the wire.
