@@ -8,13 +8,16 @@ lines, arrays as ``.npy`` bytes, no pickle) and sends back only data:
 2. Before any student code: it keeps the allowed helpers, then takes ``lstm_course.reference`` out of
    ``sys.modules`` and puts a module holding only those helpers in its place; an import hook refuses the rest
    of the answer key (and ``lstm_course.grading``); ``lstm_course.checks`` becomes stubs, so the notebook's
-   import cell still runs (the checks themselves run in the grader). The student's prints go to ``output.txt``
-   in the work folder: the protocol has its own file descriptors.
+   import cell still runs (the checks themselves run in the grader). The reference functions nothing else
+   holds are garbage-collected, and an audit hook reports at once every file of the answer key the notebook
+   opens (``watch_answer_key``). The student's prints go to ``output.txt`` in the work folder: the protocol
+   has its own file descriptors.
 3. It runs the cells in order, reporting the start and the end (or the error) of each.
 4. It reports, per graded function, whether it IS the answer key: a reference function itself, a function of a
    module under ``lstm_course.reference``, or code whose file lies in the package. The import hook can be
    undone by hostile code; this check reads the function object itself.
-5. It serves calls: the grader names a function and sends arguments; the child calls it and sends back the
+5. It serves calls: the grader names a function and sends arguments (data, or a function of the allow-list
+   ``grading.functions`` by its name); the child calls it and sends back the
    result, the arguments afterwards (a check sees in-place edits), the warnings it raised, or the exception as
    text.
 """
