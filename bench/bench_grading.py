@@ -83,7 +83,7 @@ def main() -> None:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     options = grader.Options(cell_timeout=300, hidden_rounds=args.hidden_rounds)
-    total = total_cpu = 0.0
+    measured: dict[str, tuple[float, float]] = {}  # exercise -> (wall s, CPU s) for --students
     with tempfile.TemporaryDirectory() as scratch:
         folders = build_class(Path(scratch) / "class", names, args.students)
         for name, folder in folders.items():
@@ -94,8 +94,7 @@ def main() -> None:
             )
             seconds = time.perf_counter() - start
             cpu = _cpu_seconds() - cpu_start
-            total += seconds
-            total_cpu += cpu
+            measured[name] = (seconds, cpu)
             passed = sum(r.result == "pass" for r in rows)
             print(
                 f"{name:16s} {seconds:7.1f} s for {args.students} "
@@ -103,12 +102,18 @@ def main() -> None:
                 f"{cpu:7.1f} CPU s, {passed}/{len(rows)} checks passed"
             )
     scale = args.class_size / args.students
-    print(
-        f"class of {args.class_size} x {len(names)} exercises, --jobs {args.jobs}: about "
-        f"{total * scale / 60:.1f} minutes of wall time here, "
-        f"{total_cpu * scale / args.jobs / 60:.1f} minutes on {args.jobs} quiet cores (CPU time / jobs); "
-        "target for 5 exercises on 2 cores: 25"
-    )
+    target = [name for name in measured if name[:2] in ("01", "02", "03", "04", "05")]
+    groups = {"the target's five (01-05)": target} if len(target) == 5 and len(measured) > 5 else {}
+    groups[f"all {len(measured)} measured"] = list(measured)
+    for label, group in groups.items():
+        wall = sum(measured[name][0] for name in group)
+        cpu = sum(measured[name][1] for name in group)
+        print(
+            f"class of {args.class_size} x {len(group)} exercises ({label}), --jobs {args.jobs}: about "
+            f"{wall * scale / 60:.1f} minutes of wall time here, "
+            f"{cpu * scale / args.jobs / 60:.1f} minutes on {args.jobs} quiet cores (CPU time / jobs); "
+            "target for 5 exercises on 2 cores: 25"
+        )
 
 
 if __name__ == "__main__":

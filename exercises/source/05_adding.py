@@ -94,7 +94,8 @@ check_adding_model(init_model, predict, loss_and_grads)
 #
 # Draw fresh batches with `adding_batch(BATCH, T, rng, dtype=np.float64)`, compute the loss and gradients,
 # clip the gradient norm, and take an Adam step. Return the trained parameters and the list of losses. Stop
-# early once the loss is clearly low, so that grading stays quick.
+# early once the loss is clearly low (say, the last 50 losses average below half the target, 0.005), so that
+# grading stays quick: a class of 200 trains 200 models.
 
 
 # %%
@@ -103,7 +104,7 @@ def train(seed: int) -> tuple[dict, list[float]]:
     ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     params = init_model(rng)
-    optimizer = Adam(params, lr=0.02)
+    optimizer = Adam(params, lr=0.05)  # with clipping, 0.05 leaves the plateau sooner than 0.02
     losses: list[float] = []
     for _ in range(3000):
         x, y = adding_batch(BATCH, T, rng, dtype=np.float64)
@@ -111,7 +112,7 @@ def train(seed: int) -> tuple[dict, list[float]]:
         clip_grad_norm(grads, 1.0)
         optimizer.step(grads)
         losses.append(loss)
-        if len(losses) >= 50 and np.mean(losses[-50:]) < 0.002:
+        if len(losses) >= 50 and np.mean(losses[-50:]) < 0.005:  # half the test target: stop, it has learned
             break
     return params, losses
     ### END SOLUTION

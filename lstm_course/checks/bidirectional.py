@@ -3,6 +3,8 @@
 The student writes ``run_direction(step, x, lengths, params, reverse)`` and ``bidirectional_forward(step, x,
 lengths, params_fwd, params_rev)``. ``step(x_t (B, D), h_prev (B, H), params) -> h (B, H)`` is given (a tanh
 RNN step in the notebook; the checks also pass a GRU step, so a layer that works for one cell only fails).
+The steps are ``grading.functions.rnn_step`` and ``gru_step``: the isolated grader passes them to the
+submission's process by name (``grading.protocol``), so the student's code runs the same functions there.
 
 The expected values come from the reference's :func:`~lstm_course.reference.multilayer_forward`, run on each
 sequence alone at its own length, then padded: what a padded batch with ``lengths`` must give. The
@@ -30,18 +32,9 @@ from lstm_course.checks.harness import (
     student_helpers,
 )
 from lstm_course.checks.mistakes import Variant
+from lstm_course.grading.functions import gru_step, rnn_step
 
 Step = Callable[[np.ndarray, np.ndarray, dict], np.ndarray]  # (x_t (B, D), h_prev (B, H), params) -> h
-
-
-def rnn_step(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> np.ndarray:
-    """The tanh RNN step of the reference, returning h only."""
-    return ref.rnn_step_forward(x_t, h_prev, params)[0]
-
-
-def gru_step(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> np.ndarray:
-    """The GRU step of the reference, returning h only."""
-    return ref.gru_step_forward(x_t, h_prev, params)[0]
 
 
 #: The cells the checks run, by their step: which reference cell each step is.
@@ -270,9 +263,10 @@ def _bidirectional_case(
     step = STEPS[cell]
     x, lengths, params_fwd, params_rev = _case_inputs(rng, B, D, H, padded=padded, cell=cell)
     helpers = student_helpers(bidirectional_forward, "run_direction")
-    if helpers:  # bidirectional_forward calls it: a wrong direction is named as such
-        case = partial(_direction_case, helpers[0], rng.spawn(1)[0], B, D, H, reverse=True, cell=cell)
-        require_passing("run_direction", case)
+    if helpers:  # bidirectional_forward calls it: a wrong direction (either one) is named as such
+        for reverse, child_rng in zip((True, False), rng.spawn(2), strict=True):
+            case = partial(_direction_case, helpers[0], child_rng, B, D, H, reverse=reverse, cell=cell)
+            require_passing("run_direction", case)
     got = call_student(
         bidirectional_forward, step, x, lengths, params_fwd, params_rev, name="bidirectional_forward"
     )

@@ -8,13 +8,16 @@ lines, arrays as ``.npy`` bytes, no pickle) and sends back only data:
 2. Before any student code: it keeps the allowed helpers, then takes ``lstm_course.reference`` out of
    ``sys.modules`` and puts a module holding only those helpers in its place; an import hook refuses the rest
    of the answer key (and ``lstm_course.grading``); ``lstm_course.checks`` becomes stubs, so the notebook's
-   import cell still runs (the checks themselves run in the grader). The student's prints go to ``output.txt``
-   in the work folder: the protocol has its own file descriptors.
+   import cell still runs (the checks themselves run in the grader). The reference functions nothing else
+   holds are garbage-collected, and an audit hook reports at once every file of the answer key the notebook
+   opens (``watch_answer_key``). The student's prints go to ``output.txt`` in the work folder: the protocol
+   has its own file descriptors.
 3. It runs the cells in order, reporting the start and the end (or the error) of each.
 4. It reports, per graded function, whether it IS the answer key: a reference function itself, a function of a
    module under ``lstm_course.reference``, or code whose file lies in the package. The import hook can be
    undone by hostile code; this check reads the function object itself.
-5. It serves calls: the grader names a function and sends arguments; the child calls it and sends back the
+5. It serves calls: the grader names a function and sends arguments (data, or a function of the allow-list
+   ``grading.functions`` by its name); the child calls it and sends back the
    result, the arguments afterwards (a check sees in-place edits), the warnings it raised, or the exception as
    text.
 """
@@ -22,12 +25,14 @@ lines, arrays as ``.npy`` bytes, no pickle) and sends back only data:
 from __future__ import annotations
 
 import functools
+import gc
 import importlib.abc
 import importlib.util
 import os
 import sys
 import types
 import warnings
+import weakref
 from typing import Any
 
 from lstm_course.grading import protocol
@@ -79,8 +84,14 @@ class AnswerKeyGuard(importlib.abc.MetaPathFinder):
 
 
 def install_guard(allowed: list[str], modules: list[str]) -> tuple[AnswerKeyGuard, list[Any], str]:
-    """Keep the allowed helpers, hide the rest of the reference; return (guard, reference functions,
-    package folder)."""
+    """Keep the allowed helpers, hide the rest of the reference; return (guard, weak references to the
+    reference's functions, package folder).
+
+    Only weak references: once the reference's modules leave ``sys.modules`` and the garbage is collected,
+    a function nothing else holds (exercise 07's key, ``multilayer_forward``) is gone from the process, so
+    ``gc.get_objects()`` cannot find it either. What the allowed helpers, ``grading.functions`` and the
+    imported course modules hold stays.
+    """
     import lstm_course
     import lstm_course.reference as real
 
@@ -89,11 +100,11 @@ def install_guard(allowed: list[str], modules: list[str]) -> tuple[AnswerKeyGuar
     helpers = {name: getattr(real, name) for name in allowed}
     package_dir = os.path.realpath(os.path.dirname(lstm_course.__file__))
     reference_functions = [
-        value
+        weakref.ref(value)
         for name, module in list(sys.modules.items())
         if name == ANSWER_KEY or name.startswith(ANSWER_KEY + ".")
         for value in vars(module).values()
-        if callable(value)
+        if callable(value) and isinstance(value, (types.FunctionType, type))
     ]
     for name in list(sys.modules):
         if any(name == p or name.startswith(p + ".") for p in (ANSWER_KEY, "lstm_course.checks")):
@@ -114,7 +125,38 @@ def install_guard(allowed: list[str], modules: list[str]) -> tuple[AnswerKeyGuar
     if hasattr(lstm_course, "checks"):
         delattr(lstm_course, "checks")
     sys.meta_path.insert(0, guard)
+    del real, helpers
+    gc.collect()
     return guard, reference_functions, package_dir
+
+
+#: The package folders whose files are the answer key (or the checks that hold it), relative to the package.
+ANSWER_KEY_FOLDERS = ("reference", "checks", "grading")
+
+
+def watch_answer_key(package_dir: str, report: Any) -> None:
+    """From now on, ``report(path)`` every file opened in the answer key's folders.
+
+    An audit hook (PEP 578): code in this process cannot remove it. Importing the answer key again after
+    undoing the import hook, reading its source to ``exec`` it, ``inspect.getsource``: each opens one of these
+    files. ``report`` sends the path on the grader's channel at once, so nothing the notebook does later can
+    take it back.
+    """
+    folders = tuple(os.path.join(package_dir, folder) + os.sep for folder in ANSWER_KEY_FOLDERS)
+    reported: set[str] = set()  # each file once (emptying it only sends a path again)
+
+    def hook(event: str, args: tuple) -> None:
+        if event != "open" or not args or isinstance(args[0], int):
+            return
+        try:
+            path = os.path.realpath(os.fsdecode(args[0]))
+        except (TypeError, ValueError, OSError):
+            return
+        if path.startswith(folders) and path not in reported:
+            reported.add(path)
+            report(path)
+
+    sys.addaudithook(hook)
 
 
 def answer_key_use(name: str, fn: Any, reference_functions: list[Any], package_dir: str) -> str | None:
@@ -129,7 +171,7 @@ def answer_key_use(name: str, fn: Any, reference_functions: list[Any], package_d
         fn = inner
     qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "a function")
     message = f"{name} is {ANSWER_KEY}'s {qualname} (the answer key): write your own"
-    if any(fn is ref for ref in reference_functions):
+    if any(fn is ref() for ref in reference_functions):
         return message
     module = getattr(fn, "__module__", None)
     if isinstance(module, str) and (module == ANSWER_KEY or module.startswith(ANSWER_KEY + ".")):
@@ -255,6 +297,7 @@ def main() -> None:
     driver.send({"event": "hello"})
     orders = protocol.loads(reader.readline(protocol.MAX_LINE))
     guard, reference_functions, package_dir = install_guard(orders["allowed"], orders["modules"])
+    watch_answer_key(package_dir, lambda path: driver.send({"event": "answer-key", "path": path}))
     driver.run_cells(orders["cells"])
     key = {}
     for name in orders["graded"]:

@@ -441,14 +441,15 @@ def grade_loaded(
     if run.stop_row is not None:
         run.submission.kill()
         rows.append(run.stop_row)
+        reads = run.submission.answer_key_reads
         why = f"not run: an earlier cell {run.stopped}"
         result = "timeout" if run.stopped == "timed out" else "not run"
         rows += [
             Row(label, name, c.name, 0, _number(max_points(c, exercise, options)), result, why)
             for c in exercise.checks
         ]
-        return rows
-    restarts, stopped = 0, None
+        return answer_key_read(rows, reads, exercise)
+    restarts, stopped, reads = 0, None, []
     try:
         for check in exercise.checks:
             if stopped:
@@ -467,6 +468,7 @@ def grade_loaded(
                     stopped = f"not run: the notebook's process stopped {restarts + 1} times"
                 else:
                     restarts += 1
+                    reads += run.submission.answer_key_reads
                     run = start_run(label, exercise, cells, workdir, options, deadline, hidden or [])
                     if run.stop_row is not None:
                         stopped = f"not run: an earlier cell {run.stopped} when the process was restarted"
@@ -476,6 +478,30 @@ def grade_loaded(
                     row.feedback += " (its check cell was missing and was appended)"
     finally:
         run.submission.close()
+    return answer_key_read(rows, reads + run.submission.answer_key_reads, exercise)
+
+
+def answer_key_read(rows: list[Row], reads: list[str], exercise: Exercise) -> list[Row]:
+    """The rows, with every check at 0 points when the notebook opened a file of the answer key.
+
+    The child's audit hook reports each such file (``child.watch_answer_key``): the notebook imported the
+    reference again after undoing the import hook, or read its source. A wrapper around that code would pass
+    every check, so nothing the submission did can be trusted.
+    """
+    if not reads:
+        return rows
+    files = sorted({Path(read).name for read in reads})
+    text = (
+        f"the notebook opened the answer key's files ({', '.join(files)[:200]}): "
+        "nothing it computed counts, 0 points"
+    )
+    names = {check.name for check in exercise.checks}
+    for row in rows:
+        if row.check in names and "(the answer key)" not in row.feedback:  # else it already says which
+            row.points, row.result, row.feedback, row.cases, row.details = 0, "fail", text, "", ""
+    label = rows[0].submission if rows else "?"
+    details = "\n".join(sorted(set(reads))[:60])
+    rows.append(Row(label, exercise.name, "(answer key)", 0, 0, "fail", text, details=details))
     return rows
 
 

@@ -7,6 +7,9 @@ Nothing here ever unpickles: arrays are written with ``np.save(allow_pickle=Fals
 - ``{"nd": base64}`` an array, ``{"np": base64}`` a NumPy scalar (a 0-d array read back as its scalar);
 - ``{"list": [...]}``, ``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}`` containers (exact types only);
 - ``{"rng": state}`` a ``np.random.Generator``, by its bit generator's state;
+- ``{"fn": name}`` a function from the allow-list ``grading.functions.FUNCTIONS`` (e.g. the step function
+  exercise 07's ``run_direction`` takes): only its name travels, and each side looks it up in its own copy of
+  that table; any other name is a ProtocolError. Code never travels;
 - ``{"ref": n, "type": name}`` anything else the submission holds (a NamedTuple cache, an object): the grader
   gets a ``RemoteObject`` it can hand back in a later call, never the object.
 """
@@ -19,6 +22,8 @@ import json
 from typing import Any
 
 import numpy as np
+
+from lstm_course.grading import functions
 
 #: The bit generators a ``{"rng": state}`` may name (looked up in ``np.random``, nothing else).
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -76,6 +81,9 @@ def encode(value: Any, keep: Any = None, depth: int = 0) -> Any:
         return {"rng": value.bit_generator.state}
     if isinstance(value, RemoteObject):
         return {"ref": value.ref, "type": value.type_name}
+    name = functions.function_name(value)
+    if name is not None:
+        return {"fn": name}
     if depth < MAX_DEPTH:
         if type(value) is list:
             return {"list": [encode(v, keep, depth + 1) for v in value]}
@@ -116,6 +124,11 @@ def decode(data: Any, resolve: Any = None) -> Any:
         return {k: decode(v, resolve) for k, v in data["dict"]}
     if "rng" in data:
         return _generator(data["rng"])
+    if "fn" in data:
+        try:
+            return functions.resolve(data["fn"])
+        except ValueError as exc:
+            raise ProtocolError(str(exc)) from None
     if "ref" in data:
         if resolve is not None:
             return resolve(int(data["ref"]))

@@ -199,6 +199,7 @@ class Submission:
         self.deadline = float("inf")
         self.buffer = b""
         self.exit_code: int | None = None
+        self.answer_key_reads: list[str] = []  # files of the answer key the notebook opened (child.watch_...)
         command = [sys.executable, "-m", "lstm_course.grading.child"]
         prefix = bwrap_prefix(workdir, hidden or [])
         self.sandbox = "bwrap" if prefix else "rlimits only (bwrap is not installed or was switched off)"
@@ -242,7 +243,18 @@ class Submission:
             raise SubmissionCrashed(self.crash_text()) from None
 
     def receive(self) -> dict:
-        """The next message; SubmissionTimedOut past ``deadline``, SubmissionCrashed if the process ended."""
+        """The next message; SubmissionTimedOut past ``deadline``, SubmissionCrashed if the process ended.
+
+        The child's audit hook may report, at any moment, a file of the answer key the notebook opened: those
+        reports are kept in ``answer_key_reads``, never returned.
+        """
+        while True:
+            message = self._receive_line()
+            if message.get("event") != "answer-key":
+                return message
+            self.answer_key_reads.append(str(message.get("path", "?"))[:300])
+
+    def _receive_line(self) -> dict:
         stdout = self.process.stdout
         while b"\n" not in self.buffer:
             left = self.deadline - time.monotonic()

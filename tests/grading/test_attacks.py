@@ -207,6 +207,8 @@ def assert_attack_grades(rows: list[Row], controls: list[Row]) -> None:
     undone = by_check(rows, "undone_hook_04_lstm.ipynb")
     for check in checks:
         assert f"{check} is lstm_course.reference's {check} (the answer key)" in undone[check].feedback
+    # the re-import opened the reference's files: the audit hook saw it, whatever the notebook did after
+    assert "lstm.py" in undone["(answer key)"].details
     assert "c is wrong" in by_check(rows, "patched_numpy_04_lstm.ipynb")["lstm_step_forward"].feedback
     assert "c is wrong" in by_check(rows, "patched_checks_04_lstm.ipynb")["lstm_step_forward"].feedback
     assert "c is wrong" in by_check(rows, "rewritten_log_04_lstm.ipynb")["lstm_step_forward"].feedback

@@ -100,6 +100,71 @@ class NamedThing(NamedTuple):
     x: int
 
 
+def test_a_function_travels_by_its_allow_listed_name_only() -> None:
+    from lstm_course.grading.functions import FUNCTIONS, gru_step, rnn_step
+
+    message = protocol.encode((rnn_step, {"step": gru_step}))
+    assert message == {"tuple": [{"fn": "rnn_step"}, {"dict": [["step", {"fn": "gru_step"}]]}]}
+    back = protocol.decode(json.loads(json.dumps(message)))
+    assert back[0] is rnn_step and back[1]["step"] is gru_step
+    assert set(FUNCTIONS) == {"rnn_step", "gru_step"}
+    # a name not on the list, or a dotted path to anything importable, is refused: nothing is looked up
+    for name in ("os.system", "lstm_course.reference.multilayer_forward", "multilayer_forward", "", 3, None):
+        with pytest.raises(protocol.ProtocolError, match="not a function the grader may pass"):
+            protocol.decode({"fn": name})
+    # any other function (a lookalike, a partial of an allowed one, a lambda) still cannot be sent
+    import functools
+
+    def rnn_step_lookalike(x_t, h_prev, params):
+        return rnn_step(x_t, h_prev, params)
+
+    for other in (rnn_step_lookalike, functools.partial(rnn_step), lambda x: x, np.tanh):
+        with pytest.raises(protocol.ProtocolError, match="cannot send"):
+            protocol.encode(other)
+
+
+def test_the_functions_passed_by_name_do_not_reach_exercise_07s_answer_key() -> None:
+    """Everything reachable from the steps the student's code is given (globals, closures, modules, their
+    attributes) holds no function of the answer key: not multilayer_forward, nothing of the checks."""
+    import types
+
+    from lstm_course.grading.functions import FUNCTIONS
+
+    seen: set[int] = set()
+    reached: list[object] = []
+    todo: list[object] = list(FUNCTIONS.values())
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        reached.append(value)
+        if isinstance(value, types.FunctionType):
+            todo += [v for v in value.__globals__.values() if callable(v) or isinstance(v, types.ModuleType)]
+            todo += [c.cell_contents for c in value.__closure__ or ()]
+        elif isinstance(value, types.ModuleType) and value.__name__.startswith("lstm_course"):
+            todo += [v for v in vars(value).values() if callable(v) or isinstance(v, types.ModuleType)]
+    names = {getattr(v, "__module__", None) or getattr(v, "__name__", "") for v in reached}
+    assert not [n for n in names if n.startswith(("lstm_course.checks", "lstm_course.reference"))]
+    assert "multilayer_forward" not in {getattr(v, "__name__", "") for v in reached}
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_the_functions_passed_by_name_are_the_reference_steps(cell: str) -> None:
+    from lstm_course import reference
+    from lstm_course.checks.harness import random_params
+    from lstm_course.grading.functions import FUNCTIONS
+
+    rng = np.random.default_rng(5)
+    for B, D, H in [(1, 1, 1), (4, 3, 5), (2, 6, 2)]:
+        params = random_params(cell, D, H, rng)
+        x_t, h_prev = rng.normal(0, 2, (B, D)), rng.normal(0, 1, (B, H))
+        expected = getattr(reference, f"{cell}_step_forward")(x_t, h_prev, params)[0]
+        np.testing.assert_allclose(
+            FUNCTIONS[f"{cell}_step"](x_t, h_prev, params), expected, rtol=0, atol=1e-12
+        )
+
+
 def test_write_back_mirrors_edits_in_place_and_replacements() -> None:
     kept, replaced = np.zeros(2), np.zeros(2)
     grads = {"kept": kept, "replaced": replaced}
@@ -240,3 +305,47 @@ def test_exercise_08s_answer_key_is_refused(tmp_path: Path) -> None:
     )
     forward = by[("imported", "dot_product_attention_forward")]
     assert forward.points == 0 and "answer key" in forward.feedback
+
+
+HUNT_02 = """import gc
+
+
+def _hunt(name):
+    for obj in gc.get_objects():
+        module = getattr(obj, "__module__", None) or ""
+        if callable(obj) and module.startswith("lstm_course.reference") and obj.__name__ == name:
+            return obj
+    raise NotImplementedError(f"{name} is not in this process")
+
+
+def rnn_step_forward(*args):
+    return _hunt("rnn_step_forward")(*args)
+
+
+def rnn_step_backward(*args):
+    return _hunt("rnn_step_backward")(*args)
+
+
+def rnn_forward(*args):
+    return _hunt("rnn_forward")(*args)
+
+
+def rnn_backward(*args):
+    return _hunt("rnn_backward")(*args)
+"""
+
+
+@pytest.mark.slow
+def test_the_answer_key_is_not_left_in_the_submissions_memory(tmp_path: Path) -> None:
+    """The reference's functions an exercise does not allow are collected before student code runs: code that
+    searches ``gc.get_objects()`` for exercise 02's answer key finds nothing (nothing it could wrap)."""
+    nb = solved("02_rnn")
+    nb.cells.append(nbformat.v4.new_code_cell(HUNT_02))
+    nbformat.write(nb, tmp_path / "hunter_02_rnn.ipynb")
+    options = grader.Options(cell_timeout=30, hidden_rounds=0)
+    rows = grader.grade_notebook(
+        tmp_path / "hunter_02_rnn.ipynb", EXERCISES, tmp_path / "work", options=options
+    )
+    checks = {r.check: r for r in rows if r.check.startswith("rnn_")}
+    assert len(checks) == 4
+    assert all(r.points == 0 and r.feedback.startswith("not done yet") for r in checks.values()), rows
