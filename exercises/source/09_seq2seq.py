@@ -144,7 +144,7 @@ def train(seed: int):
     model = DateTranslator(len(SRC), len(TGT))
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
     losses = []
-    for _ in range(350):
+    for _ in range(400):
         batch = encode_batch([SPLITS.train[k] for k in rng.integers(len(SPLITS.train), size=64)], SRC, TGT)
         keys, mask, (h, c) = model.encode(batch.src, batch.src_lengths)
         logits = []

@@ -20,6 +20,7 @@ NOTEBOOK_CHAPTERS = [
     "book/04_lstm",
     "book/05_gru",
     "book/06_deep_bidirectional",
+    "book/07_seq2seq",
 ]
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 

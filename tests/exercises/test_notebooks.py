@@ -14,7 +14,7 @@ import pytest
 
 from lstm_course.grading import grader, notebooks
 
-REQUIRED = ["01_activations", "02_rnn", "03_gradients", "04_lstm", "05_adding", "06_gru"]
+REQUIRED = ["01_activations", "02_rnn", "03_gradients", "04_lstm", "05_adding", "06_gru", "09_seq2seq"]
 
 
 def test_every_exercise_has_one_source_and_a_committed_student_notebook(exercises_dir: Path) -> None:
