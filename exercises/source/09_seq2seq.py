@@ -50,6 +50,7 @@ from lstm_course.tasks.dates import (
     target_vocab,
 )
 
+torch.set_num_threads(1)  # a model this small runs fastest on one thread (several spin waiting on each other)
 SPLITS = make_date_splits(EXERCISE_DATES)
 SRC, TGT = source_vocab(SPLITS), target_vocab()
 HIDDEN, EMBED = 64, 32
