@@ -1,9 +1,7 @@
 """Chapter 7's encoder-decoder on the date task: training, greedy and beam decoding, exposure bias, length.
 
 The model is :class:`~lstm_course.nn.seq2seq.Seq2Seq` over the characters of :mod:`lstm_course.tasks.dates`,
-trained with ``fit`` and teacher forcing. The training split is encoded once; each step takes
-``batch_size`` neighbours in the split sorted by source length (a random window), so a batch holds sources of
-about one length and the encoder runs few padded steps.
+trained with ``fit`` and teacher forcing on random batches of the training split (encoded once).
 """
 
 from __future__ import annotations
@@ -38,8 +36,8 @@ MAX_OUTPUT = TARGET_LENGTH + 1  # the ten characters of an ISO date, then EOS
 class Seq2SeqDatesConfig:
     """The model and its batches (how it trains is a TrainConfig)."""
 
-    hidden_size: int = 48  # H of encoder and decoder
-    embedding_dim: int = 16  # E of source and target characters
+    hidden_size: int = 64  # H of encoder and decoder
+    embedding_dim: int = 32  # E of source and target characters
     cell: str = "lstm"  # "lstm" | "gru"
     attention: str | None = None  # None: the encoder's final state is the only bridge
     reverse_source: bool = False  # read each source backwards (Sutskever et al. 2014)
@@ -57,8 +55,8 @@ class Seq2SeqDatesConfig:
 
 
 def dates_training(**changes) -> TrainConfig:
-    """How the chapter trains: Adam at 1e-2, clipped at norm 1, 800 steps; seed 0, CPU, no progress bar."""
-    return replace(TrainConfig(steps=800, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+    """How the chapter trains: Adam at 5e-3, clipped at norm 1, 400 steps; seed 0, CPU, no progress bar."""
+    return replace(TrainConfig(steps=400, lr=5e-3, seed=0, device="cpu", progress=False), **changes)
 
 
 class DateData(NamedTuple):
@@ -100,22 +98,21 @@ def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, tgt_out: torch.Tensor) -> to
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=Vocab.PAD)
 
 
-def length_sorted_batches(pairs: Sequence[DatePair], data: DateData, config: Seq2SeqDatesConfig):
-    """batch_fn(rng) for fit: a random window of batch_size neighbours in the pairs sorted by source length.
+def random_batches(pairs: Sequence[DatePair], data: DateData, config: Seq2SeqDatesConfig):
+    """batch_fn(rng) for fit: batch_size pairs drawn at random, with replacement, from pairs encoded once.
 
-    Returns (src (S, B), tgt_out (T, B)), S the window's longest source.
+    Returns (src (S, B), tgt_out (T, B)), S the batch's longest source. (Batches of one source length, drawn
+    from the split sorted by length, ran 10% faster here but learned far slower: 56% exact match after 600
+    steps against 74%.)
     """
-    if len(pairs) < config.batch_size:
-        raise ValueError(f"pairs must hold at least batch_size={config.batch_size} pairs, got {len(pairs)}")
-    order = sorted(range(len(pairs)), key=lambda k: len(pairs[k].source))  # stable: ties keep the draw order
-    encoded = encode_batch([pairs[k] for k in order], data.src_vocab, data.tgt_vocab,
-                           reverse_source=config.reverse_source)  # fmt: skip
+    if not pairs:
+        raise ValueError("pairs must hold at least one DatePair")
+    encoded = encode_batch(pairs, data.src_vocab, data.tgt_vocab, reverse_source=config.reverse_source)
 
     def batch(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        start = int(rng.integers(len(pairs) - config.batch_size + 1))
-        columns = slice(start, start + config.batch_size)
-        longest = int(encoded.src_lengths[columns].max())
-        return encoded.src[:longest, columns], encoded.tgt_out[:, columns]
+        chosen = torch.as_tensor(rng.integers(len(pairs), size=config.batch_size))
+        longest = int(encoded.src_lengths[chosen].max())
+        return encoded.src[:longest, chosen], encoded.tgt_out[:, chosen]
 
     return batch
 
@@ -127,7 +124,7 @@ def train_dates_model(
     training = dates_training() if training is None else training
     torch.manual_seed(training.seed)
     model = new_model(config, data)
-    batch = length_sorted_batches(data.splits.train, data, config)
+    batch = random_batches(data.splits.train, data, config)
     with torch_threads(config.threads):
         return model, fit(model, batch, seq2seq_loss, training)
 
@@ -215,7 +212,7 @@ __all__ = [
     "date_data",
     "dates_training",
     "decoder_inputs",
-    "length_sorted_batches",
+    "random_batches",
     "new_model",
     "position_accuracy",
     "predict",

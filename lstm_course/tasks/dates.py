@@ -84,6 +84,10 @@ class DatesConfig:
                 raise ValueError(message) from None
 
 
+#: The splits of exercise 09: the notebook trains on their train split, its check scores on their test split.
+EXERCISE_DATES = DatesConfig(n_train=10_000, n_valid=200, n_test=1_000, n_long=50, seed=9)
+
+
 class DatePair(NamedTuple):
     """One translation pair: a rendered date and its ISO form, and the locale and pattern that rendered it."""
 

@@ -23,6 +23,7 @@ REQUIRED = [
     "06_gru",
     "07_bidirectional",
     "08_attention",
+    "09_seq2seq",
 ]
 
 
