@@ -58,7 +58,7 @@ def initial_weights(config: AddingConfig, spec: RunSpec) -> dict[str, Tensor]:
     """The weights run ``spec`` starts from, exactly those of ``train_adding`` (seeded torch, then the LSTM
     model of ``config`` with ``spec``'s forget bias): {name: tensor} with the names of :data:`WEIGHTS`."""
     torch.manual_seed(spec.seed)
-    model = adding_model(replace(config, forget_bias=spec.forget_bias))
+    model = adding_model(replace(config, cell="lstm", forget_bias=spec.forget_bias))
     lstm, head = model.rnn, model.head
     return {
         "weight_ih": lstm.weight_ih_l0.detach().clone(),  # (4H, D)
@@ -78,7 +78,7 @@ def stacked_weights(config: AddingConfig, specs: Sequence[RunSpec]) -> dict[str,
 
 def batched_lstm_plain(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias: Tensor) -> Tensor:
     """S LSTMs at once, with autograd: x (T, S, B, D), weights (S, 4H, D), (S, 4H, H), bias b_ih + b_hh
-    (S, 4H) -> h_T (S, B, H), run s with its own weights: ``cells.lstm_step`` with a run axis.
+    (S, 4H) -> h_T (S, B, H), run s with its own weights. The equations of ``cells.lstm_step`` with a run axis.
 
     The reference for :class:`BatchedLSTMFunction`, which computes the same with a hand-written backward.
     """
@@ -95,27 +95,6 @@ def batched_lstm_plain(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias: Te
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + i * g  # c' = f * c + i * g
         h = o * torch.tanh(c)  # h' = o * tanh(c')
-    return h
-
-
-def batched_gru_plain(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor) -> Tensor:
-    """S GRUs at once, with autograd: x (T, S, B, D), weights (S, 3H, D), (S, 3H, H), biases (S, 3H) -> h_T
-    (S, B, H), run s with its own weights: ``cells.gru_step`` (torch's convention) with a run axis."""
-    T, S, B, D = x.shape
-    H = weight_hh.shape[-1]
-    # W_ih x_t + b_ih for every step at once: (S, T*B, D) @ (S, D, 3H) -> (T, S, B, 3H)
-    x_by_run = x.transpose(0, 1).reshape(S, T * B, D)
-    x_projected = torch.baddbmm(bias_ih.unsqueeze(1), x_by_run, weight_ih.transpose(1, 2))
-    x_projected = x_projected.view(S, T, B, 3 * H).transpose(0, 1)
-    w_hh_t = weight_hh.transpose(1, 2)  # (S, H, 3H)
-    h = x.new_zeros(S, B, H)
-    for t in range(T):
-        x_r, x_z, x_n = x_projected[t].chunk(3, dim=-1)  # each (S, B, H)
-        h_r, h_z, h_n = torch.baddbmm(bias_hh.unsqueeze(1), h, w_hh_t).chunk(3, dim=-1)  # W_hh h + b_hh
-        r = torch.sigmoid(x_r + h_r)  # r = sigma(W_ir x + b_ir + W_hr h + b_hr)
-        z = torch.sigmoid(x_z + h_z)  # z = sigma(W_iz x + b_iz + W_hz h + b_hz)
-        n = torch.tanh(x_n + r * h_n)  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-        h = (1 - z) * n + z * h  # h' = (1 - z) * n + z * h
     return h
 
 
@@ -185,16 +164,13 @@ class BatchedLSTMFunction(torch.autograd.Function):
         return None, d_weight_ih, d_weight_hh, d_bias
 
 
-def batched_regressor(weights: dict[str, Tensor], x: Tensor, cell: str = "lstm", fast: bool = True) -> Tensor:
-    """S regressors at once: x (T, S, B, D) -> predictions (S, B, 1), run s with its own weights: the
-    ``cell``'s h_T (an LSTM: :class:`BatchedLSTMFunction`, or :func:`batched_lstm_plain` with ``fast=False``;
-    a GRU: :func:`batched_gru_plain`), then the head y = W_head h_T + b_head."""
-    if cell == "gru":
-        h_last = batched_gru_plain(x, *(weights[name] for name in WEIGHTS[:4]))  # (S, B, H)
-    else:
-        bias = weights["bias_ih"] + weights["bias_hh"]  # (S, 4H)
-        lstm = BatchedLSTMFunction.apply if fast else batched_lstm_plain
-        h_last = lstm(x, weights["weight_ih"], weights["weight_hh"], bias)  # (S, B, H)
+def batched_regressor(weights: dict[str, Tensor], x: Tensor, fast: bool = True) -> Tensor:
+    """S LSTM regressors at once: x (T, S, B, D) -> predictions (S, B, 1), run s with its own weights: the
+    LSTM's h_T (:class:`BatchedLSTMFunction`, or :func:`batched_lstm_plain` with ``fast=False``), then the
+    head y = W_head h_T + b_head."""
+    bias = weights["bias_ih"] + weights["bias_hh"]  # (S, 4H)
+    lstm = BatchedLSTMFunction.apply if fast else batched_lstm_plain
+    h_last = lstm(x, weights["weight_ih"], weights["weight_hh"], bias)  # (S, B, H)
     # (S, B, H) @ (S, H, 1) -> (S, B, 1)
     return torch.baddbmm(weights["head_bias"].unsqueeze(1), h_last, weights["head_weight"].transpose(1, 2))
 
@@ -257,8 +233,8 @@ def train_batched(
     the hand-written BPTT; ``dtype`` the float type of weights and batches (the tests use float64). Returns
     one :class:`BatchedRun` per spec, in order.
     """
-    if config.cell not in ("lstm", "gru"):
-        raise ValueError(f"train_batched: config.cell must be 'lstm' or 'gru', got {config.cell!r}")
+    if config.cell != "lstm":
+        raise ValueError(f"train_batched: config.cell must be 'lstm', got {config.cell!r}")
     if training.optimizer != "adam":
         raise ValueError(f"train_batched: training.optimizer must be 'adam', got {training.optimizer!r}")
     if not specs:
@@ -280,16 +256,18 @@ def train_batched(
             for w in weights.values():
                 w.requires_grad_(True)
             # each run's mean squared error, (S,); their sum's gradient is every run's own
-            run_losses = (batched_regressor(weights, x, config.cell, config.fast) - y).pow(2).mean(dim=(1, 2))
+            run_losses = (batched_regressor(weights, x, config.fast) - y).pow(2).mean(dim=(1, 2))
             # b_ih and b_hh enter as their sum, so autograd may hand both the same tensor: copy before the
             # in-place clipping scales it twice
-            run_grads = torch.autograd.grad(run_losses.sum(), list(weights.values()))
-            grads = {name: grad.clone() for name, grad in zip(weights, run_grads, strict=True)}
+            grads = {
+                name: grad.clone()
+                for name, grad in zip(weights, torch.autograd.grad(run_losses.sum(), list(weights.values())))
+            }
             for w in weights.values():
                 w.requires_grad_(False)
             values = run_losses.tolist()
             if not all(np.isfinite(values)):
-                raise FloatingPointError(f"train_batched: a run's loss is not finite at step {step}: {values!r}")
+                raise FloatingPointError(f"train_batched: a run's loss is not finite at step {step}: {values}")
             clip_each_run_(list(grads.values()), training.clip)
             adam_step_(weights, grads, state, step, training.lr)
             finished = []
