@@ -7,7 +7,6 @@ every step (a rotation among m states picked by the digit), which is what extra 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -121,10 +120,3 @@ def summarise(runs: list[DepthRun]) -> dict[int, dict[str, float]]:
             "ms/step": float(np.median([run.ms_per_step for run in runs if run.num_layers == depth])),
         }
     return summary
-
-
-def timed(function, *args, **kwargs):
-    """(function's result, wall seconds): the chapter reports what each experiment cost."""
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
