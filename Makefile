@@ -23,7 +23,8 @@ TORCH_FROM := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 MIN_VENV   ?= .venv-min
 MIN_PYTHON ?= python3.11
 
-.PHONY: book test test-fast test-deep test-min lint typecheck lab exercises bench chromium sandbox constraints clean
+.PHONY: book test test-fast test-deep test-min lint typecheck lab notebooks exercises bench chromium sandbox \
+  constraints clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +118,16 @@ lab: $(STAMP)
 	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers":' \
 	  '{"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) .
+
+# Each chapter as an unexecuted .ipynb in _build/notebooks/book/, for Colab, which cannot open MyST Markdown. The
+# repository publishes that folder's book/ on its `notebooks` branch, where the book's Colab buttons point
+# (colab_notebooks_branch in _config.yml); see CONTRIBUTING.md.
+notebooks: $(STAMP)
+	@mkdir -p _build/notebooks/book
+	@for chapter in book/[0-9][0-9]_*.md; do \
+	  $(VENV)/bin/jupytext --quiet --to ipynb --output "_build/notebooks/$${chapter%.md}.ipynb" "$$chapter"; \
+	done
+	@echo "wrote the chapters as notebooks in _build/notebooks/book"
 
 exercises: $(STAMP)
 	$(VENV)/bin/lstm-course build-exercises
