@@ -40,10 +40,16 @@ constraints: $(STAMP)
 	  | sed 's/^torch==\([^+]*\)+.*/torch==\1/'; } > $(CONSTRAINTS).new && mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	@echo "wrote $(CONSTRAINTS)"
 
-$(MATHJAX): package.json
+# Only the MathJax files the book uses, not all of es5 (24 MB): the TeX-to-CommonHTML component, the TeX
+# extensions its autoload fetches when a page uses one, the web fonts, and the accessibility extensions with their
+# speech rules (the MathJax menu loads them when a reader turns them on). About 7 MB.
+MATHJAX_SRC   ?= node_modules/mathjax/es5
+MATHJAX_FILES := tex-chtml.js input/tex/extensions output/chtml/fonts/woff-v2 a11y sre
+
+$(MATHJAX): package.json Makefile
 	npm install --no-audit --no-fund --silent
-	rm -rf book/_static/mathjax && mkdir -p book/_static
-	cp -r node_modules/mathjax/es5 book/_static/mathjax
+	rm -rf book/_static/mathjax && mkdir -p book/_static/mathjax
+	cd $(MATHJAX_SRC) && cp -r --parents $(MATHJAX_FILES) $(CURDIR)/book/_static/mathjax/
 
 # The execution cache keys on a chapter's code cells only. When the package changes, every figure may change:
 # drop the cache and rebuild every page, so the book always shows the package as it is now.

@@ -151,3 +151,16 @@ def test_the_built_page_has_the_buttons_as_plain_links(chapter: Path) -> None:
     assert download in hrefs and (HTML / "_sources" / "book" / f"{chapter.stem}.ipynb").is_file()
     assert json.loads((HTML / "_sources" / "book" / f"{chapter.stem}.ipynb").read_text(encoding="utf-8"))
     assert "google.colab" not in page  # the install cell is hidden
+
+
+def test_only_the_mathjax_files_the_book_uses_are_copied() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    files = re.search(r"^MATHJAX_FILES\s*:=\s*(.+)$", makefile, re.M).group(1).split()
+    assert files[0] == "tex-chtml.js" and "output/chtml/fonts/woff-v2" in files
+    assert not any(f.endswith(".js") and f != "tex-chtml.js" for f in files), "one component: tex-chtml.js"
+    assert "cp -r --parents $(MATHJAX_FILES)" in makefile
+    built("index.html")
+    static = HTML / "_static" / "mathjax"
+    size = sum(p.stat().st_size for p in static.rglob("*") if p.is_file())
+    assert (static / "tex-chtml.js").is_file() and not (static / "tex-svg.js").exists()
+    assert size < 10 * 2**20, f"{size / 2**20:.1f} MB of MathJax in the build"
