@@ -94,7 +94,7 @@ lint: $(STAMP)
 
 # mypy is in the test extra, so $(STAMP) installs it; its settings are in pyproject.toml.
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy lstm_course
+	$(VENV)/bin/mypy
 
 # The unit tests (as test-fast selects them) in a separate venv holding the lowest versions pyproject.toml allows
 # (constraints/minimum.txt), so the declared lower bounds stay true. Downloads; not part of make test. Those old

@@ -43,7 +43,8 @@ def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
     """value as a plain int (NumPy integers too, never a bool) within [low, high]; else an error naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"TrainConfig.{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"TrainConfig.{name} must be an int {bounds}, got {value!r}")
     return int(value)
@@ -294,7 +295,7 @@ def fit(
 def _progress_bar(config: TrainConfig):
     if not show_progress(config.progress):
         return None
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     return tqdm(total=config.steps, desc="fit", leave=False)
 
@@ -314,7 +315,12 @@ def _reached_target(losses: list[float], config: TrainConfig) -> bool:
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 _CONTAINER_TYPES = (list, tuple, dict)
 MAX_METADATA_DEPTH = 100  # deeper metadata is refused: pickling it would hit Python's recursion limit
-PAYLOAD_ENTRIES = {"format": str, "model": dict, "optimizer": (dict, type(None)), "metadata": dict}
+PAYLOAD_ENTRIES: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "model": dict,
+    "optimizer": (dict, type(None)),
+    "metadata": dict,
+}
 # The per-parameter optimizer state that has its parameter's shape: Adam's moments, SGD's momentum.
 PARAMETER_SHAPED_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
 
