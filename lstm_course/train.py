@@ -414,7 +414,8 @@ def _pickled_global(path: Path, err: BaseException) -> str | None:
     torch names it for the pickles it reads; a plain pickle it refuses before reaching one is scanned
     opcode by opcode with pickletools, which reads the stream without running any of it.
     """
-    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    # recent torch says "Unsupported global: GLOBAL posix.system", torch 2.1 "Unsupported class posix.system"
+    found = re.search(r"(?:GLOBAL|Unsupported class) ([\w.]+)", str(err))
     if found:
         return found.group(1)
     with open(path, "rb") as file:
