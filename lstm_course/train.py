@@ -185,7 +185,7 @@ def course_device() -> str:
     """The device the chapters' experiments train on: LSTM_COURSE_DEVICE, the CPU when it is unset.
 
     "cpu" (the default, how the book is built), "cuda", "cuda:1", "mps", or "auto": the first of CUDA, MPS and
-    the CPU this machine has (:func:`lstm_course.nn.device.pick_device`). Every experiment's ``*_training()``
+    the CPU this machine has (:func:`lstm_course.nn.pick_device`). Every experiment's ``*_training()``
     config starts from it, so one variable moves every chapter. A value this machine cannot use is a
     ValueError naming the variable.
     """
