@@ -14,3 +14,7 @@ Layers, one way only (data flows down this list):
 """
 
 __version__ = "0.1.0"
+
+from lstm_course.source import show_source  # noqa: E402 - after the version, which the build reads
+
+__all__ = ["__version__", "show_source"]

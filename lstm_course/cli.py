@@ -1,9 +1,13 @@
-"""The ``lstm-course`` command.
+"""lstm-course: build the exercise notebooks, check one, grade a class.
 
-lstm-course build-exercises [--solutions DIR] [--only NN ...] [--check]
-lstm-course grade PATH... [--timeout SECONDS] [--total-timeout SECONDS] [--out DIR] [--jobs N] [--shard I/N]
-lstm-course check NOTEBOOK   (one notebook, graded exactly as `grade` grades it)
-lstm-course merge-grades DIR... --out DIR   (the results of shards, as one)
+  lstm-course build-exercises [--exercises DIR] [--solutions DIR] [--only NN ...] [--check]
+  lstm-course grade PATH... [--exercises DIR] [--timeout SECONDS] [--out DIR] [--jobs N] [--shard I/N]
+  lstm-course check NOTEBOOK [--exercises DIR]   (one notebook, graded exactly as grade grades it)
+  lstm-course merge-grades DIR... --out DIR      (the results of shards, as one)
+  lstm-course --version
+
+The same commands run as python -m lstm_course. They need the exercises extra:
+pip install "lstm-course[exercises]".
 """
 
 from __future__ import annotations
@@ -14,8 +18,18 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from lstm_course.grading import grader, notebooks, report, sandbox
+import lstm_course
+
+if TYPE_CHECKING:
+    from lstm_course.grading import grader
+
+# The grading tools need the exercises extra (nbformat, jupytext, nbclient, ipykernel, pytest, nbval); the
+# command imports them only when a subcommand runs, so --version and --help work with the library alone.
+EXTRA_HINT = 'the exercises extra is not installed: pip install "lstm-course[exercises]"'
+EXERCISES_HINT = "pass the folder with --exercises DIR (a clone's exercises/: source/ and the NN_topic.ipynb)"
 
 
 class UsageError(Exception):
@@ -64,6 +78,7 @@ def count(text: str) -> int:
 
 def shard(text: str) -> tuple[int, int]:
     """``I/N``: part I of N."""
+    grader = _grading_modules().grader
     try:
         return grader.parse_shard(text)
     except ValueError as exc:
@@ -100,6 +115,8 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> grader.Options:
+    from lstm_course.grading import grader, sandbox
+
     if args.sandbox != "auto":
         os.environ[sandbox.SANDBOX_ENV] = args.sandbox
     limits = sandbox.Limits(memory=int(args.memory * 2**30))
@@ -107,7 +124,12 @@ def _options(args: argparse.Namespace) -> grader.Options:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lstm-course", description=__doc__.split("\n\n")[0])
+    parser = _Parser(
+        prog="lstm-course",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {lstm_course.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build-exercises", help="generate the student notebooks from exercises/source/")
@@ -145,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         "--shard", type=shard, default=None, metavar="I/N", help="grade only part I of N of the class"
     )
 
-    check = sub.add_parser("check", help="grade one notebook exactly as `grade` would, and print a table")
+    check = sub.add_parser("check", help="grade one notebook exactly as grade would, and print a table")
     check.add_argument("notebook", type=Path)
     _grading_options(check)
     check.add_argument("--out", type=Path, default=None, metavar="DIR", help="keep the results here")
@@ -157,6 +179,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args: argparse.Namespace, exercises: Path) -> int:
+    from lstm_course.grading import notebooks
+
+    if not (exercises / "source").is_dir():
+        raise UsageError(f"no exercise sources: {exercises / 'source'} is not a folder; {EXERCISES_HINT}")
     stale = notebooks.build_exercises(exercises, args.solutions, args.only, check=args.check)
     if stale:
         print("out of date (run `lstm-course build-exercises`): " + ", ".join(stale), file=sys.stderr)
@@ -169,10 +195,12 @@ def _build(args: argparse.Namespace, exercises: Path) -> int:
 
 def _check_exercises(exercises: Path) -> None:
     if not sorted(exercises.glob("[0-9][0-9]_*.ipynb")):
-        raise UsageError(f"no exercise notebooks (NN_topic.ipynb) in {exercises}: check --exercises")
+        raise UsageError(f"no exercise notebooks (NN_topic.ipynb) in {exercises}; {EXERCISES_HINT}")
 
 
 def _grade(args: argparse.Namespace, exercises: Path) -> int:
+    from lstm_course.grading import grader, report
+
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         raise UsageError("no such file or folder: " + ", ".join(map(str, missing)))
@@ -195,6 +223,8 @@ def _grade(args: argparse.Namespace, exercises: Path) -> int:
 
 
 def _check(args: argparse.Namespace, exercises: Path) -> int:
+    from lstm_course.grading import grader, report
+
     if not args.notebook.is_file():
         raise UsageError(f"no such notebook: {args.notebook}")
     _check_exercises(exercises)
@@ -212,6 +242,8 @@ def _check(args: argparse.Namespace, exercises: Path) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from lstm_course.grading import report
+
     missing = [str(f) for f in args.folders if not (f / "grades.json").is_file()]
     if missing:
         raise UsageError("no grades.json in " + ", ".join(missing))
@@ -226,17 +258,32 @@ def main(argv: list[str] | None = None) -> int:
     mistake (a missing file, a bad time limit, a broken source), reported in one line without a traceback."""
     try:
         args = _parser().parse_args(argv)
-        exercises = getattr(args, "exercises", None) or notebooks.default_exercises_dir()
-        if args.command == "build-exercises":
-            return _build(args, exercises)
-        if args.command == "merge-grades":
-            return _merge(args)
-        if args.command == "check":
-            return _check(args, exercises)
-        return _grade(args, exercises)
-    except (UsageError, notebooks.BuildError) as exc:
+        grading = _grading_modules()
+        notebooks = grading.notebooks
+        try:
+            exercises = getattr(args, "exercises", None) or notebooks.default_exercises_dir()
+            if args.command == "build-exercises":
+                return _build(args, exercises)
+            if args.command == "merge-grades":
+                return _merge(args)
+            if args.command == "check":
+                return _check(args, exercises)
+            return _grade(args, exercises)
+        except notebooks.BuildError as exc:
+            raise UsageError(str(exc)) from None
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _grading_modules() -> ModuleType:
+    """lstm_course.grading with its notebook tools imported, or a UsageError naming the extra to install."""
+    try:
+        import lstm_course.grading.grader  # noqa: F401 - imports nbformat
+        import lstm_course.grading.notebooks  # noqa: F401 - imports nbformat and jupytext
+    except ImportError as exc:
+        raise UsageError(f"{EXTRA_HINT} ({exc})") from None
+    return lstm_course.grading
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
     """value as a plain int (NumPy integers too, never a bool) within [low, high]; else an error naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"TrainConfig.{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"TrainConfig.{name} must be an int {bounds}, got {value!r}")
     return int(value)
@@ -106,7 +107,7 @@ class TrainConfig:
     clip: float | None = 1.0  # max gradient norm; None: no clipping
     seed: int = 0  # seeds torch and the batch rng, in [0, 2**64)
     device: str | None = None  # "cpu", "cuda", "cuda:1", "mps" (or a torch.device); None: pick_device()
-    progress: bool | None = None  # None: a tqdm bar only on a terminal and when CI is unset
+    progress: bool | None = None  # None: a tqdm bar when someone watches (see show_progress)
     # stop early when the mean of the last `target_window` losses is below it
     target_loss: float | None = None
     target_window: int = 50  # how many recent losses that mean covers
@@ -143,11 +144,60 @@ class History:
     stopped: str = "steps"  # "steps" | "target" | "time" | "nonfinite"
 
 
+PROGRESS_ENV = "LSTM_COURSE_PROGRESS"  # "1" or "0": force the bar on or off where progress is None
+DEVICE_ENV = "LSTM_COURSE_DEVICE"  # where the chapters' experiments train: see course_device()
+
+
 def show_progress(progress: bool | None) -> bool:
-    """The bar's default: only when stderr is a terminal and the CI variable is unset."""
+    """Whether fit() shows a tqdm bar: ``progress`` when it is True or False; None: whether anyone watches.
+
+    None resolves, in this order: LSTM_COURSE_PROGRESS=1 or 0 when set; off when the CI variable is set; on
+    when stderr is a terminal; on in a Jupyter kernel whose current cell a person ran (JupyterLab, the classic
+    notebook, VS Code and Colab send cells with ``allow_stdin``); off otherwise, notably when a notebook runs
+    unattended (the book build, ``jupytext --execute`` and nbclient send cells without ``allow_stdin``).
+    """
     if progress is not None:
         return progress
-    return sys.stderr.isatty() and not os.environ.get("CI")
+    forced = os.environ.get(PROGRESS_ENV, "").strip()
+    if forced:
+        if forced not in ("0", "1"):
+            raise ValueError(f"{PROGRESS_ENV} must be 1 or 0 (or unset), got {forced!r}")
+        return forced == "1"
+    if os.environ.get("CI"):
+        return False
+    return _stderr_is_a_terminal() or _interactive_kernel()
+
+
+def _stderr_is_a_terminal() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _interactive_kernel() -> bool:
+    """True in an IPython kernel executing a cell whose request allows stdin, i.e. one a person ran."""
+    ipython = sys.modules.get("IPython")  # never imported here: outside IPython there is no kernel
+    shell = ipython.get_ipython() if ipython is not None else None
+    kernel = getattr(shell, "kernel", None)
+    return bool(getattr(kernel, "_allow_stdin", False))
+
+
+def course_device() -> str:
+    """The device the chapters' experiments train on: LSTM_COURSE_DEVICE, the CPU when it is unset.
+
+    "cpu" (the default, how the book is built), "cuda", "cuda:1", "mps", or "auto": the first of CUDA, MPS and
+    the CPU this machine has (:func:`lstm_course.nn.pick_device`). Every experiment's ``*_training()``
+    config starts from it, so one variable moves every chapter. A value this machine cannot use is a
+    ValueError naming the variable.
+    """
+    value = os.environ.get(DEVICE_ENV, "").strip() or "cpu"
+    if value == "auto":
+        return str(pick_device())
+    try:
+        _device(DEVICE_ENV, value)
+    except (TypeError, ValueError) as err:
+        reason = str(err).replace(f"TrainConfig.{DEVICE_ENV}", DEVICE_ENV)
+        raise ValueError(f"{reason} (set {DEVICE_ENV} to cpu, cuda, cuda:N, mps or auto)") from None
+    return value
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -245,7 +295,7 @@ def fit(
 def _progress_bar(config: TrainConfig):
     if not show_progress(config.progress):
         return None
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     return tqdm(total=config.steps, desc="fit", leave=False)
 
@@ -265,7 +315,12 @@ def _reached_target(losses: list[float], config: TrainConfig) -> bool:
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 _CONTAINER_TYPES = (list, tuple, dict)
 MAX_METADATA_DEPTH = 100  # deeper metadata is refused: pickling it would hit Python's recursion limit
-PAYLOAD_ENTRIES = {"format": str, "model": dict, "optimizer": (dict, type(None)), "metadata": dict}
+PAYLOAD_ENTRIES: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "model": dict,
+    "optimizer": (dict, type(None)),
+    "metadata": dict,
+}
 # The per-parameter optimizer state that has its parameter's shape: Adam's moments, SGD's momentum.
 PARAMETER_SHAPED_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
 
@@ -359,7 +414,8 @@ def _pickled_global(path: Path, err: BaseException) -> str | None:
     torch names it for the pickles it reads; a plain pickle it refuses before reaching one is scanned
     opcode by opcode with pickletools, which reads the stream without running any of it.
     """
-    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    # recent torch says "Unsupported global: GLOBAL posix.system", torch 2.1 "Unsupported class posix.system"
+    found = re.search(r"(?:GLOBAL|Unsupported class) ([\w.]+)", str(err))
     if found:
         return found.group(1)
     with open(path, "rb") as file:

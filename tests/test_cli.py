@@ -2,11 +2,15 @@
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import lstm_course
 from lstm_course.cli import main
 from lstm_course.grading import notebooks
 
@@ -218,3 +222,58 @@ def test_shards_graded_apart_merge_into_the_whole(class_folder: Path, tmp_path: 
         "bob.md",
         "dave.md",
     ]
+
+
+# ---- the command as a new user meets it: version, python -m, plain help, outside the repository ---------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_module(*args: str, cwd: Path, code: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m lstm_course ARGS`` (or ``python -c CODE``) in cwd, with this checkout's package first."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "lstm_course", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_version_and_python_dash_m(tmp_path: Path) -> None:
+    done = run_module("--version", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"lstm-course {lstm_course.__version__}"
+
+
+def test_the_help_text_is_plain(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "build-exercises" in text and "--exercises DIR" in text and "python -m lstm_course" in text
+    assert "``" not in text and "`" not in text, text
+
+
+@pytest.mark.parametrize("command", [["build-exercises"], ["grade", "SUBMISSION"], ["check", "SUBMISSION"]])
+def test_outside_the_repository_the_command_says_to_pass_exercises(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an installed package has no exercises/ beside it, so the default is ./exercises, which is not there
+    monkeypatch.setattr(notebooks, "default_exercises_dir", lambda: tmp_path / "exercises")
+    submission = tmp_path / "alice_04_lstm.ipynb"
+    nbformat.write(solved("04_lstm"), submission)
+    argv = [str(submission) if word == "SUBMISSION" else word for word in command]
+    assert main(argv) == 2
+    assert "--exercises DIR" in one_line_error(capsys)
+
+
+def test_without_the_exercises_extra_version_works_and_grade_names_the_extra(tmp_path: Path) -> None:
+    # nbformat missing (None in sys.modules makes its import fail), as after a plain `pip install lstm-course`
+    code = (
+        "import sys; sys.modules['nbformat'] = None\n"
+        "from lstm_course.cli import main\n"
+        "assert 'jupytext' not in sys.modules\n"
+        "try:\n    main(['--version'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "sys.exit(main(['grade', '.']))\n"
+    )
+    done = run_module(cwd=tmp_path, code=code)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.strip() == f"lstm-course {lstm_course.__version__}"
+    assert 'pip install "lstm-course[exercises]"' in done.stderr and "Traceback" not in done.stderr

@@ -105,6 +105,7 @@ def test_nonfinite_loss_stop_records_it_and_keeps_weights():
 
 
 def test_progress_bar_off_under_ci_or_without_a_terminal(monkeypatch):
+    monkeypatch.delenv("LSTM_COURSE_PROGRESS", raising=False)
     monkeypatch.setenv("CI", "true")
     assert show_progress(None) is False
     monkeypatch.delenv("CI")
@@ -116,6 +117,7 @@ def test_progress_bar_off_under_ci_or_without_a_terminal(monkeypatch):
 
 
 def test_progress_none_under_ci_prints_nothing(monkeypatch, capsys):
+    monkeypatch.delenv("LSTM_COURSE_PROGRESS", raising=False)
     monkeypatch.setenv("CI", "1")
     fit(small_model(), batches, mse, cfg(progress=None, steps=3))
     captured = capsys.readouterr()

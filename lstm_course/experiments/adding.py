@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor, set_forget_bias
 from lstm_course.tasks import adding_batch
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 class AddingRun(NamedTuple):
@@ -89,15 +89,14 @@ def adding_training(**changes) -> TrainConfig:
     """How the chapters train on the adding problem, with ``changes`` to any TrainConfig field.
 
     Adam at 3e-3, clipped at norm 1, at most 3000 steps, stopping once the mean of the last 50 losses is below
-    0.01; seed 0, on the CPU, no progress bar. ``target_loss=None`` trains for all the steps.
+    0.01; seed 0, on ``course_device()``. ``target_loss=None`` trains for all the steps.
     """
     defaults = TrainConfig(
         steps=3000,
         lr=3e-3,
         clip=1.0,
         seed=0,
-        device="cpu",
-        progress=False,
+        device=course_device(),
         target_loss=0.01,
         target_window=50,
     )

@@ -31,7 +31,7 @@ from lstm_course.tasks.tagging import (
     sentence,
     tagging_batch,
 )
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class TaggingConfig:
 def tagging_training(**changes) -> TrainConfig:
     """How the chapter trains its taggers, with ``changes`` to any TrainConfig field.
 
-    Adam at 1e-2, clipped at norm 1, 300 steps; seed 0, on the CPU, no progress bar.
+    Adam at 1e-2, clipped at norm 1, 300 steps; seed 0, on ``course_device()``.
     """
-    return replace(TrainConfig(steps=300, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+    return replace(TrainConfig(steps=300, lr=1e-2, seed=0, device=course_device()), **changes)
 
 
 def _lengths(x: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.models import CharLM
 from lstm_course.tasks.text import CharVocab, char_lm_batch, pydoc_text, unigram_entropy
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 @dataclass
@@ -113,9 +113,9 @@ class CharLMConfig:
 def char_lm_training(**changes) -> TrainConfig:
     """How the chapter trains the character model, with ``changes`` to any TrainConfig field.
 
-    Adam at 3e-3, clipped at norm 1, 400 steps; seed 0, on the CPU, no progress bar.
+    Adam at 3e-3, clipped at norm 1, 400 steps; seed 0, on ``course_device()``.
     """
-    return replace(TrainConfig(steps=400, lr=3e-3, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    return replace(TrainConfig(steps=400, lr=3e-3, clip=1.0, seed=0, device=course_device()), **changes)
 
 
 def run_char_lm(

@@ -17,7 +17,7 @@ from lstm_course.experiments.gradient_flow import with_spectral_radius
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
 from lstm_course.tasks import adding_batch
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def clipping_training(**changes) -> TrainConfig:
     """How the chapter trains the exploding RNN, with ``changes`` to any TrainConfig field.
 
     Plain SGD at 0.05 for 200 steps, the clipped run at norm 1; a non-finite loss or gradient ends a run
-    (``on_nonfinite="stop"``); seed 0, on the CPU, no progress bar.
+    (``on_nonfinite="stop"``); seed 0, on ``course_device()``.
     """
     defaults = TrainConfig(
         steps=200,
@@ -43,8 +43,7 @@ def clipping_training(**changes) -> TrainConfig:
         optimizer="sgd",
         clip=1.0,
         seed=0,
-        device="cpu",
-        progress=False,
+        device=course_device(),
         on_nonfinite="stop",
     )
     return replace(defaults, **changes)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 def running_sum_batch(
@@ -42,8 +42,8 @@ class DepthConfig:
 
 
 def depth_training(**changes) -> TrainConfig:
-    """How the chapter trains the stacked models: Adam at 1e-2, clipped at 1, 200 steps, on the CPU."""
-    return replace(TrainConfig(steps=200, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+    """How the chapter trains the stacked models: Adam at 1e-2, clipped at 1, 200 steps."""
+    return replace(TrainConfig(steps=200, lr=1e-2, seed=0, device=course_device()), **changes)
 
 
 def sum_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
 from lstm_course.reference import lstm_step_forward
 from lstm_course.tasks.grammar import IGNORE, VOCAB, GrammarBatch, encode, grammar_batch, story
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 class GateTrace(NamedTuple):
@@ -54,9 +54,9 @@ class GrammarConfig:
 def grammar_training(**changes) -> TrainConfig:
     """How the chapter trains the grammar taggers, with ``changes`` to any TrainConfig field.
 
-    Adam at 1e-2, clipped at norm 1, 800 steps; seed 0, on the CPU, no progress bar.
+    Adam at 1e-2, clipped at norm 1, 800 steps; seed 0, on ``course_device()``.
     """
-    return replace(TrainConfig(steps=800, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+    return replace(TrainConfig(steps=800, lr=1e-2, seed=0, device=course_device()), **changes)
 
 
 def train_grammar(

@@ -20,7 +20,7 @@ from lstm_course.experiments.threads import torch_threads
 from lstm_course.reference import gru_step_forward
 from lstm_course.reference.convert import layer_params, params_from_state_dict
 from lstm_course.tasks.cuisine import CUISINES, IGNORE, VOCAB, CuisineBatch, cuisine_batch
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 class CuisineTagger(nn.Module):
@@ -54,7 +54,7 @@ class CuisineConfig:
 
 def cuisine_training(**changes) -> TrainConfig:
     """Adam at 1e-2, clipped at norm 1, 300 steps, seed 0, CPU, no bar; ``changes`` to any field."""
-    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device=course_device()), **changes)
 
 
 def _loss(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:

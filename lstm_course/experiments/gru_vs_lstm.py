@@ -28,7 +28,7 @@ from lstm_course.tasks.anbn import IGNORE as ANBN_IGNORE
 from lstm_course.tasks.anbn import anbn_batch, random_ns
 from lstm_course.tasks.copy import IGNORE as COPY_IGNORE
 from lstm_course.tasks.copy import copy_batch
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU}
 OUR_LAYERS = {"lstm": LSTM, "gru": GRU}
@@ -179,8 +179,8 @@ class TaskConfig:
 
 
 def comparison_training(**changes) -> TrainConfig:
-    """How the comparisons train: Adam at 1e-2, clipped at norm 1, 400 steps, seed 0, CPU, no bar."""
-    defaults = TrainConfig(steps=400, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False)
+    """How the comparisons train: Adam at 1e-2, clipped at norm 1, 400 steps, seed 0, ``course_device()``."""
+    defaults = TrainConfig(steps=400, lr=1e-2, clip=1.0, seed=0, device=course_device())
     return replace(defaults, **changes)
 
 

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.models import SequenceRegressor
 from lstm_course.tasks.order import order_batch, window_accuracy_bound
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 class BagOfTokensMLP(nn.Module):
@@ -113,9 +113,9 @@ class OrderConfig:
 def order_training(**changes) -> TrainConfig:
     """How the chapter trains each of the four models, with ``changes`` to any TrainConfig field.
 
-    Adam at 1e-2, clipped at norm 1, 400 steps; seed 0, on the CPU, no progress bar.
+    Adam at 1e-2, clipped at norm 1, 400 steps; seed 0, on ``course_device()``.
     """
-    return replace(TrainConfig(steps=400, lr=1e-2, seed=0, device="cpu", progress=False), **changes)
+    return replace(TrainConfig(steps=400, lr=1e-2, seed=0, device=course_device()), **changes)
 
 
 def run_order_matters(
