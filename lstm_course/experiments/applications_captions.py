@@ -32,7 +32,7 @@ from lstm_course.tasks.captions import (
     caption_batch,
     load_digit_images,
 )
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 def patches(columns: Tensor, width: int) -> Tensor:
@@ -153,7 +153,9 @@ class CaptionConfig:
 
 def caption_training(**changes) -> TrainConfig:
     """How the chapter trains the captioner: Adam at 1e-2, clipped at norm 1, 300 steps, seed 0."""
-    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    return replace(
+        TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device=course_device(), progress=None), **changes
+    )
 
 
 @dataclass

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
 from lstm_course.tasks.series import Series, forecast_windows, load_sunspots, seasonal_naive
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class ForecastConfig:
 
 def forecast_training(**changes) -> TrainConfig:
     """How the chapter trains the forecaster: Adam at 1e-2, clipped at norm 1, 300 steps, seed 0."""
-    return replace(TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    return replace(
+        TrainConfig(steps=300, lr=1e-2, clip=1.0, seed=0, device=course_device(), progress=None), **changes
+    )
 
 
 @dataclass

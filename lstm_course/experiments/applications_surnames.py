@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
 from lstm_course.tasks.surnames import LANGUAGES, PAD, Surnames, encode_names, load_surnames, split
-from lstm_course.train import TrainConfig, fit
+from lstm_course.train import TrainConfig, course_device, fit
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,9 @@ class SurnameConfig:
 
 def surname_training(**changes) -> TrainConfig:
     """How the chapter trains the surname classifier: Adam at 1e-2, clipped at norm 1, 500 steps, seed 0."""
-    return replace(TrainConfig(steps=500, lr=1e-2, clip=1.0, seed=0, device="cpu", progress=False), **changes)
+    return replace(
+        TrainConfig(steps=500, lr=1e-2, clip=1.0, seed=0, device=course_device(), progress=None), **changes
+    )
 
 
 @dataclass

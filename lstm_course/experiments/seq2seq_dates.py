@@ -27,7 +27,7 @@ from lstm_course.tasks.dates import (
     source_vocab,
     target_vocab,
 )
-from lstm_course.train import History, TrainConfig, fit
+from lstm_course.train import History, TrainConfig, course_device, fit
 
 MAX_OUTPUT = TARGET_LENGTH + 1  # the ten characters of an ISO date, then EOS
 
@@ -55,8 +55,8 @@ class Seq2SeqDatesConfig:
 
 
 def dates_training(**changes) -> TrainConfig:
-    """How the chapter trains: Adam at 5e-3, clipped at norm 1, 400 steps; seed 0, CPU, no progress bar."""
-    return replace(TrainConfig(steps=400, lr=5e-3, seed=0, device="cpu", progress=False), **changes)
+    """How the chapter trains: Adam at 5e-3, clipped at norm 1, 400 steps; seed 0, on ``course_device()``."""
+    return replace(TrainConfig(steps=400, lr=5e-3, seed=0, device=course_device(), progress=None), **changes)
 
 
 class DateData(NamedTuple):
