@@ -28,6 +28,7 @@ import json
 import os
 import re
 import resource
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -47,6 +48,7 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent ends
 _CPU_SECONDS: dict[str, float] = {}  # this build's kernels, by docname, for the closing table
 HINTS_FILE = Path(__file__).with_name("execution_seconds.json")
 TIMINGS_NAME = ".execution-seconds.json"  # in the build folder, beside .package-hash
@@ -131,10 +133,26 @@ def read_notebook(path: str, text: str, md_config, nb_config):
     return notebook, reader.read_fmt, nb_config
 
 
-def _limit_threads(threads: int) -> None:
-    """Pool initializer: the kernels this worker starts inherit these variables."""
+def _start_worker(threads: int) -> None:
+    """Pool initializer: the thread limits the kernels this worker starts inherit, and death with the build.
+
+    On Linux the worker is killed when the build process ends (killed, or stopped with Ctrl-C) instead of
+    running the notebooks still queued for it, and its kernel follows: ipykernel exits when its parent goes.
+    """
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the workers finish what they were given
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now (nbclient answers SIGTERM by shutting down the kernel and carrying on)."""
+    for process in list((pool._processes or {}).values()):
+        process.kill()
 
 
 def _children_cpu_seconds() -> float:
@@ -240,10 +258,12 @@ def execute_in_parallel(app, env, docnames) -> None:
     )
     failures: list[Done] = []
     started = time.monotonic()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_limit_threads,
-                             initargs=(threads,)) as pool:  # fmt: skip
-        futures = {pool.submit(execute_job, pending[name]): name for name in order}
-        remaining = set(futures)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(threads,)
+    )
+    futures = [pool.submit(execute_job, pending[name]) for name in order]
+    remaining = set(futures)
+    try:
         while remaining:
             finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -258,10 +278,12 @@ def execute_in_parallel(app, env, docnames) -> None:
                     continue
                 failures.append(done)
                 logger.error(f"Executing notebook failed: {done.job.path}: {done.error}\n{done.traceback}")
-                if nb_config.execution_raise_on_error:
-                    # like a serial build, stop at the first failure: start nothing more
-                    for other in remaining:
-                        other.cancel()
+            if failures and nb_config.execution_raise_on_error:
+                break  # like a serial build, stop at the first failure
+    finally:
+        if remaining:  # a failure, an interrupt or an error here: the other notebooks stop too
+            _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
     logger.info(f"[parallel_execute] done in {time.monotonic() - started:.1f} s")
     if failures and nb_config.execution_raise_on_error:
         raise ExecutionError(", ".join(done.job.path for done in failures))
