@@ -50,6 +50,7 @@ THREAD_VARIABLES = (
 )
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent ends
 _CPU_SECONDS: dict[str, float] = {}  # this build's kernels, by docname, for the closing table
+_PARALLEL_DONE: list[float] = []  # when this build's parallel execution ended (time.time()), if it ran
 HINTS_FILE = Path(__file__).with_name("execution_seconds.json")
 TIMINGS_NAME = ".execution-seconds.json"  # in the build folder, beside .package-hash
 
@@ -199,6 +200,8 @@ def _pending_jobs(app, env, docnames, cache) -> list[Job]:
         if read is None:
             continue
         notebook, read_fmt, doc_config = read
+        if doc_config.execution_in_temp:
+            return []  # a temporary folder per notebook: leave it all to myst-nb
         if any(PurePosixPath(Path(path).as_posix()).match(p) for p in doc_config.execution_excludepatterns):
             continue
         try:
@@ -206,9 +209,7 @@ def _pending_jobs(app, env, docnames, cache) -> list[Job]:
             continue  # in the cache already: myst-nb will take it from there
         except KeyError:
             pass
-        cwd = str(Path(path).parent.resolve())
-        if doc_config.execution_in_temp:
-            return []  # a temporary folder per notebook: leave it all to myst-nb
+        cwd = os.path.abspath(Path(path).parent)  # myst-nb's working directory when run_in_temp is off
         jobs.append(
             Job(docname, path, notebook, read_fmt, cwd, doc_config.execution_timeout,
                 doc_config.execution_allow_errors)
@@ -236,14 +237,24 @@ def _store(cache, done: Done) -> None:
 
 def execute_in_parallel(app, env, docnames) -> None:
     """``env-before-read-docs``: execute the notebooks myst-nb would execute, BOOK_JOBS at a time."""
-    from jupyter_cache import get_cache
-    from myst_nb.core.execute import ExecutionError
-
     _CPU_SECONDS.clear()
+    _PARALLEL_DONE.clear()
     jobs_wanted = jobs_from_environment()
     nb_config = env.mystnb_config
     if jobs_wanted <= 1 or nb_config.execution_mode != "cache":
         return
+    try:
+        _execute_pending(app, env, docnames, jobs_wanted)
+    finally:
+        _PARALLEL_DONE.append(time.time())
+
+
+def _execute_pending(app, env, docnames, jobs_wanted: int) -> None:
+    """Execute the pending notebooks in a pool, store each success, raise on a failure if configured to."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.execute import ExecutionError
+
+    nb_config = env.mystnb_config
     cache = get_cache(nb_config.execution_cache_path or ".jupyter_cache")
     pending = {job.docname: job for job in _pending_jobs(app, env, docnames, cache)}
     if not pending:
@@ -303,10 +314,12 @@ def report_seconds(app, exception) -> None:
             seconds[docname] = float(data["runtime"])
     if not seconds:
         return
-    cpu = _CPU_SECONDS
     lines = ["Execution seconds per notebook (wall; CPU of the kernel where this build ran it in parallel):"]
     for docname, value in seconds.items():
-        extra = f"  {cpu[docname]:7.1f} CPU" if docname in cpu else ""
+        extra = f"  {_CPU_SECONDS[docname]:7.1f} CPU" if docname in _CPU_SECONDS else ""
+        mtime = NbMetadataCollector.get_exec_data(env, docname)["mtime"]
+        if _PARALLEL_DONE and mtime > _PARALLEL_DONE[0]:
+            extra += "  executed by myst-nb after the parallel run: its notebook hashed differently"
         lines.append(f"  {docname:40s} {value:7.1f}{extra}")
     lines.append(f"  {'total':40s} {sum(seconds.values()):7.1f}")
     print("\n".join(lines), flush=True)

@@ -134,6 +134,7 @@ def test_myst_nb_takes_the_parallel_result_from_the_cache(tmp_path):
     assert "[parallel_execute] executing 1 notebooks" in log
     assert "chapter.md: Using cached notebook" in log, "myst-nb hashed another notebook and executed it again"
     assert "Executing notebook using" not in log, log
+    assert "chapter " in log and "hashed differently" not in log, "the closing table must list the chapter"
     page = (tmp_path / "html" / "chapter.html").read_text(encoding="utf-8")
     threads = parallel.threads_per_kernel(1)
     assert f"285 {threads}" in page, "the kernel did not run with the thread limit"
