@@ -15,6 +15,9 @@ VENV       ?= .venv
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 BOOK_FLAGS ?= -n -W --keep-going
+# chapters executed at once, longest first, before Sphinx reads them (book/_ext/parallel_execute.py), each kernel
+# with cores/BOOK_JOBS BLAS threads; BOOK_JOBS=1: myst-nb executes them one after another, as it always did
+BOOK_JOBS  ?= 2
 PYTEST_ARGS ?=
 MATHJAX    := book/_static/mathjax/tex-chtml.js
 CONSTRAINTS ?= constraints/ci.txt
@@ -63,7 +66,7 @@ book: $(STAMP) $(MATHJAX)
 	  echo "lstm_course changed since the last build: re-executing every chapter"; \
 	  rm -rf _build/.jupyter_cache; flags="$$flags --all"; \
 	fi; \
-	$(VENV)/bin/jupyter-book build . $$flags
+	BOOK_JOBS=$(BOOK_JOBS) $(VENV)/bin/jupyter-book build . $$flags
 	@echo "$(PACKAGE_HASH)" > _build/.package-hash
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
