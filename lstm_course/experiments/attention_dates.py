@@ -1,8 +1,9 @@
 """Chapter 8's experiments on the date task: attention against the plain encoder-decoder, alignments, masks.
 
 The models and their training are chapter 7's (:mod:`lstm_course.experiments.seq2seq_dates`); this module adds
-what attention makes visible: where each output character looked (the alignment), and what happens when the
-decoder may attend to padding.
+the multi-date task on which the encoder-decoder falls with length (each source holds one or two dates, so
+what the final state must carry grows with the source), and what attention makes visible: where each output
+character looked (the alignment), and what happens when the decoder may attend to padding.
 """
 
 from __future__ import annotations
@@ -16,7 +17,87 @@ import torch
 from lstm_course.experiments.seq2seq_dates import MAX_OUTPUT, DateData
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.seq2seq import Seq2Seq
-from lstm_course.tasks.dates import DatePair, Vocab, encode_batch, exact_match
+from lstm_course.tasks.dates import (
+    TARGET_SEPARATOR,
+    DatePair,
+    DatesConfig,
+    Vocab,
+    date_count,
+    encode_batch,
+    exact_match,
+    make_date_splits,
+    source_vocab,
+    target_vocab,
+)
+
+#: Chapter 8's multi-date task: one or two dates per source, in two locales (so a few hundred steps learn it).
+MULTI_DATES = DatesConfig(
+    n_train=6000,
+    n_valid=100,
+    n_test=800,
+    n_long=0,
+    long_min_chars=1000,
+    seed=8,
+    locales=("en_GB", "de_DE"),
+    max_dates=2,
+)
+
+
+def multi_date_data(dates: DatesConfig = MULTI_DATES) -> DateData:
+    """The splits of a multi-date task and their vocabularies (the target's includes the space)."""
+    if not isinstance(dates, DatesConfig):
+        raise TypeError(f"dates must be a DatesConfig, got {type(dates).__name__}")
+    splits = make_date_splits(dates)
+    return DateData(splits, source_vocab(splits), target_vocab(dates.max_dates))
+
+
+def output_steps(pairs: Sequence[DatePair]) -> int:
+    """Decoding steps for the most dates among pairs: 11 per date (ten characters, then a space or EOS)."""
+    if not pairs:
+        raise ValueError("pairs must hold at least one DatePair")
+    return MAX_OUTPUT * max(date_count(pair) for pair in pairs)
+
+
+def predict_dates(model: Seq2Seq, pairs: Sequence[DatePair], data: DateData) -> list[str]:
+    """Greedy outputs for pairs of one or more dates (any model, with attention or without)."""
+    batch = encode_batch(pairs, data.src_vocab, data.tgt_vocab)
+    model.eval()
+    with torch.no_grad(), torch_threads(1):
+        tokens, _ = model.greedy_decode(
+            batch.src, output_steps(pairs), Vocab.BOS, Vocab.EOS, batch.src_lengths
+        )
+    return [data.tgt_vocab.decode(column) for column in tokens.T.tolist()]
+
+
+class CountRow(NamedTuple):
+    """Accuracy of the pairs holding ``dates`` dates."""
+
+    dates: int  # k, the dates in each source
+    exact: float  # the whole target right
+    per_date: float  # the share of the k dates right, each at its place
+    count: int  # pairs
+
+
+def accuracy_by_count(predictions: Sequence[str], pairs: Sequence[DatePair]) -> list[CountRow]:
+    """Exact match and per-date accuracy for each number of dates k present in pairs, k ascending."""
+    if len(predictions) != len(pairs) or not pairs:
+        raise ValueError(
+            "predictions and pairs must be equally long and non-empty, "
+            f"got {len(predictions)} and {len(pairs)}"
+        )
+    rows = []
+    for k in sorted({date_count(pair) for pair in pairs}):
+        chosen = [
+            (p, pair.target) for p, pair in zip(predictions, pairs, strict=True) if date_count(pair) == k
+        ]
+        exact = float(np.mean([p == t for p, t in chosen]))
+        written = [p.split(TARGET_SEPARATOR) for p, _ in chosen]
+        hits = [
+            np.mean([i < len(w) and w[i] == d for i, d in enumerate(t.split(TARGET_SEPARATOR))])
+            for w, (_, t) in zip(written, chosen, strict=True)
+        ]
+        rows.append(CountRow(k, exact, float(np.mean(hits)), len(chosen)))
+    return rows
 
 
 def _require_attention(model: Seq2Seq) -> None:
@@ -25,21 +106,24 @@ def _require_attention(model: Seq2Seq) -> None:
 
 
 def greedy_decode(
-    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, *, mask_padding: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Greedy decoding for MAX_OUTPUT steps: -> (tokens (T, B), weights (B, T, S)).
+    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, *, mask_padding: bool = True,
+    max_output: int = MAX_OUTPUT,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Greedy decoding for max_output steps: -> (tokens (T, B), weights (B, T, S)).
 
     ``mask_padding=False`` drops the attention mask only: the encoder still reads each source to its length,
     but the decoder may attend to the padded steps after it.
     """
     _require_attention(model)
+    if isinstance(max_output, bool) or not isinstance(max_output, int) or max_output < 1:
+        raise ValueError(f"max_output must be a positive int, got {max_output!r}")
     model.eval()
     with torch.no_grad(), torch_threads(1):
         keys, mask, state = model.encode(src, src_lengths)  # keys (B, S, H), mask (B, 1, S)
         mask = mask if mask_padding else None
         token = torch.full((src.shape[1],), Vocab.BOS, dtype=torch.long)
         tokens, weights = [], []
-        for _ in range(MAX_OUTPUT):
+        for _ in range(max_output):
             logits, state, step_weights = model.step(token, state, keys, mask)
             token = logits.argmax(dim=-1)
             tokens.append(token)
@@ -58,7 +142,7 @@ class Alignment(NamedTuple):
 def alignment(model: Seq2Seq, pair: DatePair, data: DateData) -> Alignment:
     """The greedy output for one pair and its attention weights (rows: output characters)."""
     batch = encode_batch([pair], data.src_vocab, data.tgt_vocab)
-    tokens, weights = greedy_decode(model, batch.src, batch.src_lengths)
+    tokens, weights = greedy_decode(model, batch.src, batch.src_lengths, max_output=output_steps([pair]))
     output = data.tgt_vocab.decode(tokens[:, 0].tolist())
     return Alignment(pair.source, output, weights[0, : len(output), : len(pair.source)].numpy())
 
@@ -86,7 +170,9 @@ def padding_effect(
         src = torch.cat([batch.src, torch.full((extra, batch.src.shape[1]), Vocab.PAD)])  # (S + extra, B)
         scores = {}
         for mask_padding in (True, False):
-            tokens, weights = greedy_decode(model, src, batch.src_lengths, mask_padding=mask_padding)
+            tokens, weights = greedy_decode(
+                model, src, batch.src_lengths, mask_padding=mask_padding, max_output=output_steps(pairs)
+            )
             texts = [data.tgt_vocab.decode(column) for column in tokens.T.tolist()]
             scores[mask_padding] = (exact_match(texts, targets), weights)
         padded = torch.arange(src.shape[0])[None, :] >= batch.src_lengths[:, None]  # (B, S)
@@ -95,4 +181,16 @@ def padding_effect(
     return rows
 
 
-__all__ = ["Alignment", "PaddingRow", "alignment", "greedy_decode", "padding_effect"]
+__all__ = [
+    "MULTI_DATES",
+    "Alignment",
+    "CountRow",
+    "PaddingRow",
+    "accuracy_by_count",
+    "alignment",
+    "greedy_decode",
+    "multi_date_data",
+    "output_steps",
+    "padding_effect",
+    "predict_dates",
+]

@@ -17,6 +17,15 @@ Every mapping is a function of the source alone:
   numeric format among the locales, ``en_US``'s short ``M/d/yy``, is left out: ``9/5/26`` would read as 9 May
   in ``es_ES``.
 
+With ``max_dates`` K > 1 a source holds k = 1..K dates (k uniform), each rendered as above, joined by
+``"; "``; the target is their ISO dates in order, joined by one space::
+
+    29/9/26; Sep 29, 2026                                          ->  2026-09-29 2026-09-29
+
+so the information a source carries grows with its length, as in translation (chapter 8). The target
+characters then include the space: use ``target_vocab(max_dates=K)``. ``max_dates=1`` (the default) draws
+exactly the single-date splits, draw for draw.
+
 The **long** split holds the sources of at least ``long_min_chars`` characters (the full formats with long
 weekday and month names), and train, validation and test hold none of them: a model is tested on sources
 longer than any it was trained on. Splits are disjoint by source.
@@ -45,6 +54,9 @@ EXCLUDED = frozenset({("en_US", "short")})
 #: Characters of an ISO date.
 TARGET_CHARS = "-0123456789"
 TARGET_LENGTH = 10  # len("YYYY-MM-DD")
+#: Between the dates of a multi-date source, and between their ISO dates in its target.
+SOURCE_SEPARATOR = "; "
+TARGET_SEPARATOR = " "
 
 
 def _check_positive_int(name: str, value: object, minimum: int = 1) -> None:
@@ -64,10 +76,13 @@ class DatesConfig:
     seed: int = 0  # the draw of dates, locales and formats
     locales: tuple[str, ...] = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "pt_BR", "nl_NL")
     long_min_chars: int = 30  # sources this long or longer go to the long split only
+    max_dates: int = 1  # K: each source holds k = 1..K dates (uniform), K = 1 the single-date task
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_valid", "n_test", "n_long"):
+        for name in ("n_train", "n_valid", "n_test"):
             _check_positive_int(name, getattr(self, name))
+        _check_positive_int("n_long", self.n_long, minimum=0)  # 0: sources that long are dropped
+        _check_positive_int("max_dates", self.max_dates)
         _check_positive_int("seed", self.seed, minimum=0)
         _check_positive_int("long_min_chars", self.long_min_chars, minimum=TARGET_LENGTH)
         if not isinstance(self.locales, tuple) or not self.locales:
@@ -89,7 +104,10 @@ EXERCISE_DATES = DatesConfig(n_train=10_000, n_valid=200, n_test=1_000, n_long=5
 
 
 class DatePair(NamedTuple):
-    """One translation pair: a rendered date and its ISO form, and the locale and pattern that rendered it."""
+    """One translation pair: a rendered date and its ISO form, and the locale and pattern that rendered it.
+
+    A multi-date pair (``max_dates`` > 1) joins its dates' locales and patterns with ``"; "`` too.
+    """
 
     source: str
     target: str
@@ -122,11 +140,31 @@ def render_date(date: datetime.date, locale: str, pattern: str) -> DatePair:
     return DatePair(format_date(date, pattern, locale=locale), date.isoformat(), locale, pattern)
 
 
+def date_count(pair: DatePair) -> int:
+    """How many dates a pair holds: the words of its target."""
+    if not isinstance(pair, DatePair):
+        raise TypeError(f"pair must be a DatePair, got {type(pair).__name__}")
+    return len(pair.target.split(TARGET_SEPARATOR))
+
+
+def join_pairs(pairs: Sequence[DatePair]) -> DatePair:
+    """One multi-date pair from single-date pairs: sources joined by "; ", targets by a space."""
+    if not pairs or not all(isinstance(pair, DatePair) for pair in pairs):
+        raise ValueError("pairs must be a non-empty sequence of DatePair")
+    return DatePair(
+        SOURCE_SEPARATOR.join(pair.source for pair in pairs),
+        TARGET_SEPARATOR.join(pair.target for pair in pairs),
+        SOURCE_SEPARATOR.join(pair.locale for pair in pairs),
+        SOURCE_SEPARATOR.join(pair.pattern for pair in pairs),
+    )
+
+
 def make_date_splits(config: DatesConfig = DatesConfig()) -> DateSplits:  # noqa: B008 (frozen, immutable)
     """Seeded, deterministic, disjoint splits: each draw is a uniform (locale, format) and a uniform date.
 
     A source already drawn is skipped, so no source appears twice. Draws whose source has at least
-    ``long_min_chars`` characters fill the long split; the others fill train, then valid, then test.
+    ``long_min_chars`` characters fill the long split; the others fill train, then valid, then test. With
+    ``max_dates`` K > 1, each draw first draws k uniform in 1..K, then k (locale, format) and dates.
     """
     if not isinstance(config, DatesConfig):
         raise TypeError(f"config must be a DatesConfig, got {type(config).__name__}")
@@ -147,9 +185,13 @@ def make_date_splits(config: DatesConfig = DatesConfig()) -> DateSplits:  # noqa
                 "fewer; lower long_min_chars or the split sizes"
             )
         draws += 1
-        locale, pattern = formats[int(rng.integers(len(formats)))]
-        date = FIRST_DATE + datetime.timedelta(days=int(rng.integers(n_days)))
-        pair = render_date(date, locale, pattern)
+        count = 1 if config.max_dates == 1 else int(rng.integers(1, config.max_dates + 1))
+        parts = []
+        for _ in range(count):
+            locale, pattern = formats[int(rng.integers(len(formats)))]
+            date = FIRST_DATE + datetime.timedelta(days=int(rng.integers(n_days)))
+            parts.append(render_date(date, locale, pattern))
+        pair = parts[0] if count == 1 else join_pairs(parts)
         if pair.source in seen:
             if seen[pair.source] != pair.target:  # the module's choices above make this impossible
                 raise RuntimeError(f"ambiguous source {pair.source!r}: {seen[pair.source]} or {pair.target}")
@@ -220,9 +262,11 @@ def source_vocab(splits: DateSplits) -> Vocab:
     return Vocab.from_texts([pair.source for split in splits for pair in split])
 
 
-def target_vocab() -> Vocab:
-    """The characters of ISO dates: '-' and the digits."""
-    return Vocab(CharVocab(TARGET_CHARS))
+def target_vocab(max_dates: int = 1) -> Vocab:
+    """The characters of ISO dates: '-' and the digits, and with max_dates > 1 the space between dates."""
+    if isinstance(max_dates, bool) or not isinstance(max_dates, int) or max_dates < 1:
+        raise ValueError(f"max_dates must be an int >= 1, got {max_dates!r}")
+    return Vocab(CharVocab(TARGET_CHARS if max_dates == 1 else TARGET_SEPARATOR + TARGET_CHARS))
 
 
 class DateBatch(NamedTuple):

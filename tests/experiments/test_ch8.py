@@ -120,3 +120,48 @@ def test_plots_draw_and_refuse_bad_shapes(data, model) -> None:
     assert len(ax.lines) == 2
     with pytest.raises(ValueError, match="curves"):
         plot_accuracy_by_length({})
+
+
+# The multi-date task of the chapter's length comparison.
+from lstm_course.experiments.attention_dates import (  # noqa: E402
+    accuracy_by_count,
+    multi_date_data,
+    output_steps,
+    predict_dates,
+)
+from lstm_course.tasks.dates import DatePair  # noqa: E402
+
+MULTI_SMALL = DatesConfig(
+    n_train=100, n_valid=5, n_test=30, n_long=0, long_min_chars=1000, max_dates=2, seed=1, locales=("en_GB",)
+)
+
+
+def test_multi_date_data_has_the_space_in_the_target_vocab() -> None:
+    multi = multi_date_data(MULTI_SMALL)
+    assert " " in multi.tgt_vocab.chars.chars and len(multi.splits.long) == 0
+    assert output_steps(multi.splits.test) == 22
+    with pytest.raises(TypeError, match="dates"):
+        multi_date_data("dates")
+
+
+def test_predict_dates_decodes_both_kinds_for_two_dates() -> None:
+    multi = multi_date_data(MULTI_SMALL)
+    for attention in (None, "additive"):
+        torch.manual_seed(0)
+        model = new_model(Seq2SeqDatesConfig(attention=attention, hidden_size=8, embedding_dim=4), multi)
+        outputs = predict_dates(model, multi.splits.test, multi)
+        assert len(outputs) == len(multi.splits.test) and all(len(o) <= 22 for o in outputs)
+    found = alignment(model, next(p for p in multi.splits.test if " " in p.target), multi)
+    assert found.weights.shape[0] == len(found.output)
+
+
+def test_accuracy_by_count_scores_each_date_at_its_place() -> None:
+    pairs = [
+        DatePair("a", "2026-09-29", "l", "p"),
+        DatePair("b; c", "2026-09-29 1950-01-01", "l; l", "p; p"),
+        DatePair("d; e", "2026-09-30 1950-01-02", "l; l", "p; p"),
+    ]
+    rows = accuracy_by_count(["2026-09-29", "2026-09-29 1950-01-02", "1950-01-02"], pairs)
+    assert [(r.dates, r.exact, r.per_date, r.count) for r in rows] == [(1, 1.0, 1.0, 1), (2, 0.0, 0.25, 2)]
+    with pytest.raises(ValueError, match="equally long"):
+        accuracy_by_count(["x"], pairs)

@@ -17,9 +17,11 @@ from lstm_course.tasks.dates import (  # noqa: E402
     DateSplits,
     Vocab,
     char_accuracy,
+    date_count,
     date_formats,
     encode_batch,
     exact_match,
+    join_pairs,
     make_date_splits,
     render_date,
     source_vocab,
@@ -176,3 +178,64 @@ def test_metrics():
         exact_match(["a"], targets)
     with pytest.raises(TypeError, match="predictions"):
         char_accuracy("ab", ["a", "b"])
+
+
+# The sha256 of repr(make_date_splits(SMALL)) before max_dates existed (computed from that commit's code).
+SMALL_SPLITS_SHA256 = "0663885070c5ad1e1e8223e3caa4a6d90789a0794b863486757ff95c6e9cd7a2"
+
+
+def test_one_date_per_source_is_the_single_date_task_draw_for_draw(splits):
+    import hashlib
+
+    assert hashlib.sha256(repr(splits).encode()).hexdigest() == SMALL_SPLITS_SHA256
+    assert make_date_splits(DatesConfig(**{**SMALL.__dict__, "max_dates": 1})) == splits
+
+
+MULTI = DatesConfig(n_train=300, n_valid=20, n_test=200, n_long=0, long_min_chars=1000, max_dates=3, seed=5)
+
+
+def test_multi_date_sources_hold_one_to_k_dates_in_order():
+    multi = make_date_splits(MULTI)
+    assert [len(split) for split in multi] == [300, 20, 200, 0]
+    counts = [date_count(pair) for split in multi for pair in split]
+    assert set(counts) == {1, 2, 3}
+    for pair in multi.train + multi.test:
+        parts = pair.source.split("; ")
+        dates = pair.target.split(" ")
+        assert len(parts) == len(dates) == len(pair.locale.split("; ")) == len(pair.pattern.split("; "))
+        for part, iso, locale, pattern in zip(
+            parts, dates, pair.locale.split("; "), pair.pattern.split("; "), strict=True
+        ):
+            assert render_date(datetime.date.fromisoformat(iso), locale, pattern).source == part
+    sources = [pair.source for split in multi for pair in split]
+    assert len(set(sources)) == len(sources)
+
+
+def test_join_pairs_and_date_count():
+    a, b = (
+        DatePair("29/9/26", "2026-09-29", "es_ES", "short"),
+        DatePair("1.2.1950", "1950-02-01", "de_DE", "d.M.y"),
+    )
+    joined = join_pairs([a, b])
+    assert joined == DatePair("29/9/26; 1.2.1950", "2026-09-29 1950-02-01", "es_ES; de_DE", "short; d.M.y")
+    assert date_count(joined) == 2 and date_count(a) == 1
+    with pytest.raises(ValueError, match="pairs"):
+        join_pairs([])
+    with pytest.raises(TypeError, match="pair"):
+        date_count("2026-09-29")
+
+
+def test_multi_date_target_vocab_adds_the_space_only():
+    assert target_vocab(2).chars.chars == " -0123456789"
+    assert target_vocab(1) == target_vocab()
+    multi = make_date_splits(MULTI)
+    vocab = target_vocab(MULTI.max_dates)
+    assert vocab.decode([*vocab.encode(multi.test[0].target), Vocab.EOS]) == multi.test[0].target
+    with pytest.raises(ValueError, match="max_dates"):
+        target_vocab(0)
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True])
+def test_max_dates_bad_values_are_named(value):
+    with pytest.raises(ValueError, match="max_dates"):
+        DatesConfig(max_dates=value)
