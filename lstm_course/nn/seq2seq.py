@@ -7,7 +7,7 @@ The decoder follows Bahdanau et al. (2015): at step t the query is the previous 
 context c_t = attention(s_{t-1}, encoder outputs) joins the embedded previous token as the decoder's input,
 and the logits come from [s_t; c_t]. With attention=None the decoder sees only the encoder's final state.
 
-``fast=True`` runs the encoder on the fast path (:mod:`lstm_course.nn.fast`), and, without attention, the
+``fast=True`` runs the encoder on the fast path (``lstm_course.nn.fast``), and, without attention, the
 teacher-forced decoder too: with no context to compute between steps, its inputs are all known at once. The
 results equal the step-by-step path to rounding.
 """
