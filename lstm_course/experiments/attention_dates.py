@@ -75,7 +75,7 @@ class CountRow(NamedTuple):
     dates: int  # k, the dates in each source
     exact: float  # the whole target right
     per_date: float  # the share of the k dates right, each at its place
-    count: int  # pairs
+    pairs: int  # how many pairs hold k dates
 
 
 def accuracy_by_count(predictions: Sequence[str], pairs: Sequence[DatePair]) -> list[CountRow]:

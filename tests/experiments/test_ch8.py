@@ -162,6 +162,6 @@ def test_accuracy_by_count_scores_each_date_at_its_place() -> None:
         DatePair("d; e", "2026-09-30 1950-01-02", "l; l", "p; p"),
     ]
     rows = accuracy_by_count(["2026-09-29", "2026-09-29 1950-01-02", "1950-01-02"], pairs)
-    assert [(r.dates, r.exact, r.per_date, r.count) for r in rows] == [(1, 1.0, 1.0, 1), (2, 0.0, 0.25, 2)]
+    assert [(r.dates, r.exact, r.per_date, r.pairs) for r in rows] == [(1, 1.0, 1.0, 1), (2, 0.0, 0.25, 2)]
     with pytest.raises(ValueError, match="equally long"):
         accuracy_by_count(["x"], pairs)
