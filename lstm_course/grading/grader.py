@@ -30,6 +30,7 @@ import ast
 import hashlib
 import importlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -655,7 +656,10 @@ def grade(
         for k, job in enumerate(jobs_list):
             done(k, _grade_job(job))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawned, not forked: a fork copies the caller's threads' locks (torch's and BLAS's thread pools),
+        # and a forked worker that then runs torch, as exercise 09's checks do, can wait on one forever
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
             futures = {pool.submit(_grade_job, job): k for k, job in enumerate(jobs_list)}
             for future in as_completed(futures):
                 done(futures[future], future.result())
