@@ -304,7 +304,7 @@ def plot_encoder_decoder(ax: Axes | None = None, *, source: int = 3, target: int
 def plot_attention(ax: Axes | None = None, *, source: int = 4) -> Axes:
     """Attention over the encoder states: weights α_{t,j} from scores with the decoder state, sum c_t."""
     spacing = 1.8
-    ax = canvas(ax, (-0.8, (source - 1) * spacing + 4.4), (-0.6, 5.4))
+    ax = canvas(ax, (-0.8, (source - 1) * spacing + 5.2), (-0.6, 5.4))
     encoder = chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=0.0, spacing=spacing)
     middle = (source - 1) * spacing / 2
     weigh = node(ax, (middle, 2.6), "add", radius=0.3)
@@ -326,5 +326,5 @@ def plot_attention(ax: Axes | None = None, *, source: int = 4) -> Axes:
     arrow(ax, context, current)
     arrow(ax, previous, encoder[-1], style="data", dashed=True, bend=-0.2)
     scores = "a score with each $h_j$,\n" + r"softmax $\to \alpha_{t,j}$"
-    label(ax, (decoder_x - 0.2, 0.9), scores, colour=ROLES["attention"][1])
+    label(ax, (decoder_x + 0.7, 0.6), scores, colour=ROLES["attention"][1])  # right of the dashed arrow
     return ax
