@@ -202,6 +202,13 @@ def test_unrolled_rnn_refuses_an_unknown_loss_placement():
         diagrams.plot_unrolled_rnn(losses="some")
 
 
+@pytest.mark.parametrize("times", [(), ("...", "t", "T"), ("...",)])
+def test_unrolled_rnn_refuses_times_that_do_not_start_with_a_step(times):
+    # a leading "..." has no state for h_0 to go into: it crashed inside matplotlib ("Either posA and posB")
+    with pytest.raises(ValueError, match="times"):
+        diagrams.plot_unrolled_rnn(times=times)
+
+
 def test_format_value():
     assert format_value(0.123) == "0.12"
     assert format_value(np.array([-1.0])) == "-1.00"
