@@ -30,20 +30,23 @@ def _number(value: Any, name: str) -> float:
 
 
 def vanishing_verdict(per10: Mapping[str, float], lstm_crossed: int | None) -> str:
-    """"LSTM solves vanishing gradients": per10 is the gradient factor per 10 steps of lag at initialisation
+    """ "LSTM solves vanishing gradients": per10 is the gradient factor per 10 steps of lag at initialisation
     (keys "tanh RNN", "LSTM, forget bias 0/1/2"); lstm_crossed the step the LSTM solved adding at T = 100.
 
     depends: the gradient survives only with an open forget gate (bias 2 keeps over half per 10 steps, bias 0
     under 5 %), and the LSTM solves the task anyway. supported: it survives at every bias; wrong: it never does.
     """
-    bias0, bias2 = _number(per10["LSTM, forget bias 0"], "per10"), _number(per10["LSTM, forget bias 2"], "per10")
+    bias0, bias2 = (
+        _number(per10["LSTM, forget bias 0"], "per10"),
+        _number(per10["LSTM, forget bias 2"], "per10"),
+    )
     if bias2 <= 0.5 or lstm_crossed is None:
         return "wrong"
     return "depends" if bias0 < 0.05 else "supported"
 
 
 def switches_verdict(between: Mapping[str, float], threshold: float = 0.15) -> str:
-    """"Gates are 0/1 switches": between[gate] is the share of a trained gate's values in (0.1, 0.9).
+    """ "Gates are 0/1 switches": between[gate] is the share of a trained gate's values in (0.1, 0.9).
 
     wrong when every gate has more than ``threshold`` of its values graded; supported when none has.
     """
@@ -54,7 +57,7 @@ def switches_verdict(between: Mapping[str, float], threshold: float = 0.15) -> s
 
 
 def memory_roles_verdict(max_h: float, max_c: float) -> str:
-    """"h is short-term, c is long-term memory": h = o tanh(c) is a bounded read-out of the same memory, c an
+    """ "h is short-term, c is long-term memory": h = o tanh(c) is a bounded read-out of the same memory, c an
     unbounded accumulator. wrong when the trained cell's |c| exceeds 1 while |h| stays below 1 (the two are one
     memory at two scales, not two memories); unsupported otherwise."""
     return "wrong" if _number(max_h, "max_h") < 1 < _number(max_c, "max_c") else "unsupported"
@@ -74,7 +77,7 @@ def story_verdict(verdicts: Sequence[str]) -> str:
 
 
 def gru_faster_verdict(ratios: Mapping[str, float], even: float = 1.5) -> str:
-    """"GRU is faster": ratios are GRU / LSTM seconds per step, one per implementation. supported when the GRU
+    """ "GRU is faster": ratios are GRU / LSTM seconds per step, one per implementation. supported when the GRU
     is faster by more than ``even`` in every implementation; wrong when the LSTM is, in every one; depends
     when the GRU wins clearly in some only; unsupported when it wins clearly in none."""
     values = [_number(r, "ratios") for r in ratios.values()]
@@ -87,7 +90,7 @@ def gru_faster_verdict(ratios: Mapping[str, float], even: float = 1.5) -> str:
 
 
 def fewer_parameters_verdict(lstm: int, gru: int) -> str:
-    """"GRU has fewer parameters": at equal sizes, supported when the GRU has fewer, wrong otherwise."""
+    """ "GRU has fewer parameters": at equal sizes, supported when the GRU has fewer, wrong otherwise."""
     return "supported" if _number(gru, "gru") < _number(lstm, "lstm") else "wrong"
 
 
@@ -112,7 +115,7 @@ def winners_verdict(winners: Sequence[str | None], favoured: str) -> str:
 
 
 def small_data_verdict(winner_small: str | None, winner_large: str | None) -> str:
-    """"GRU for small data, LSTM for large": the winners with little and with more data (None: the seeds could
+    """ "GRU for small data, LSTM for large": the winners with little and with more data (None: the seeds could
     not separate the cells). supported when the GRU wins small and the LSTM large; wrong when only the
     opposite happens; unsupported when neither comparison goes the claim's way; depends otherwise."""
     for name, w in (("winner_small", winner_small), ("winner_large", winner_large)):
@@ -128,7 +131,7 @@ def small_data_verdict(winner_small: str | None, winner_large: str | None) -> st
 
 
 def clipping_verdict(unclipped: str, clipped: str, overflow: Sequence[str]) -> str:
-    """"Clipping fixes exploding gradients": how the runs stopped ("steps": ran to the end, "nonfinite").
+    """ "Clipping fixes exploding gradients": how the runs stopped ("steps": ran to the end, "nonfinite").
     depends when clipping saved the run the unclipped one lost but not the runs whose first gradient already
     overflowed; supported when it saved them all; unsupported when it saved none."""
     saved = unclipped == "nonfinite" and clipped == "steps"
@@ -138,7 +141,7 @@ def clipping_verdict(unclipped: str, clipped: str, overflow: Sequence[str]) -> s
 
 
 def bidirectional_verdict(uni: float, bi: float, noise_bi: float, chance: float) -> str:
-    """"A bidirectional LSTM reads both ways simultaneously": uni and bi are the two taggers' accuracy on the
+    """ "A bidirectional LSTM reads both ways simultaneously": uni and bi are the two taggers' accuracy on the
     words that need right context; noise_bi the bidirectional language model's accuracy on random characters.
     depends when the second direction buys the right context (bi ahead by 0.2) but the model can only be used
     once the whole sequence is there (it predicts random characters far above ``chance``: it reads them)."""
@@ -150,7 +153,7 @@ def bidirectional_verdict(uni: float, bi: float, noise_bi: float, chance: float)
 
 
 def attention_verdict(plain_drop: float, attention_drop: float) -> str:
-    """"Attention solves long sentences": per-date accuracy lost from one date to two, without and with attention.
+    """ "Attention solves long sentences": per-date accuracy lost from one date to two, without and with attention.
     supported when attention holds (drops under 0.15) where the encoder-decoder falls (0.2 more); wrong when
     attention falls as far; depends otherwise."""
     plain, attention = _number(plain_drop, "plain_drop"), _number(attention_drop, "attention_drop")
@@ -160,7 +163,7 @@ def attention_verdict(plain_drop: float, attention_drop: float) -> str:
 
 
 def time_series_verdict(lstm: Sequence[float], simple: Sequence[float]) -> str:
-    """"RNNs for time series": forecast errors (MAE) of the LSTM seeds and of the simple forecasts. unsupported
+    """ "RNNs for time series": forecast errors (MAE) of the LSTM seeds and of the simple forecasts. unsupported
     when every seed is worse than every simple forecast, supported when every seed is better, else depends."""
     lstm_maes, simple_maes = [_number(v, "lstm") for v in lstm], [_number(v, "simple") for v in simple]
     if not lstm_maes or not simple_maes:
@@ -215,7 +218,9 @@ def _memory(r: Results) -> tuple[str, str]:
 def _story(gate: str) -> Callable[[Results], tuple[str, str]]:
     def judge(r: Results) -> tuple[str, str]:
         averages, sentences = r["ch4.gate_stories.averages"][gate], r["ch4.gate_stories.sentences"][gate]
-        return story_verdict([averages, sentences]), f"on 300 stories: {averages}; on its own sentence: {sentences}"
+        return story_verdict(
+            [averages, sentences]
+        ), f"on 300 stories: {averages}; on its own sentence: {sentences}"
 
     return judge
 
@@ -287,32 +292,92 @@ def _time_series(r: Results) -> tuple[str, str]:
 
 
 CLAIMS = (
-    Claim("LSTM solves the vanishing gradient problem", "Hochreiter & Schmidhuber 1997; Gers et al. 2000; "
-          "Jozefowicz et al. 2015", "ch4.gradient_flow.per10", "Why the gradient survives", _vanishing),
-    Claim("Gates are 0/1 switches", "Karpathy et al. 2015", "ch4.gates.shares", "Are the gates 0/1 switches?",
-          _switches),
-    Claim("h is short-term memory, c is long-term memory", "Hochreiter & Schmidhuber 1997",
-          "ch4.grammar.state_sizes", "Are the gates 0/1 switches?", _memory),
-    Claim("The forget gate clears the old subject", "Gers et al. 2000", "ch4.gate_stories.averages",
-          "The gate stories, measured", _story("f")),
-    Claim("The input gate writes what is worth remembering", "Hochreiter & Schmidhuber 1997",
-          "ch4.gate_stories.averages", "The gate stories, measured", _story("i")),
-    Claim("The output gate exposes the memory when a prediction needs it", "Hochreiter & Schmidhuber 1997",
-          "ch4.gate_stories.averages", "The gate stories, measured", _story("o")),
+    Claim(
+        "LSTM solves the vanishing gradient problem",
+        "Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015",
+        "ch4.gradient_flow.per10",
+        "Why the gradient survives",
+        _vanishing,
+    ),
+    Claim(
+        "Gates are 0/1 switches",
+        "Karpathy et al. 2015",
+        "ch4.gates.shares",
+        "Are the gates 0/1 switches?",
+        _switches,
+    ),
+    Claim(
+        "h is short-term memory, c is long-term memory",
+        "Hochreiter & Schmidhuber 1997",
+        "ch4.grammar.state_sizes",
+        "Are the gates 0/1 switches?",
+        _memory,
+    ),
+    Claim(
+        "The forget gate clears the old subject",
+        "Gers et al. 2000",
+        "ch4.gate_stories.averages",
+        "The gate stories, measured",
+        _story("f"),
+    ),
+    Claim(
+        "The input gate writes what is worth remembering",
+        "Hochreiter & Schmidhuber 1997",
+        "ch4.gate_stories.averages",
+        "The gate stories, measured",
+        _story("i"),
+    ),
+    Claim(
+        "The output gate exposes the memory when a prediction needs it",
+        "Hochreiter & Schmidhuber 1997",
+        "ch4.gate_stories.averages",
+        "The gate stories, measured",
+        _story("o"),
+    ),
     Claim("GRU is faster", "Chung et al. 2014", "ch5.speed.gru_over_lstm", "Time per training step", _faster),
     Claim("GRU has fewer parameters", "Cho et al. 2014", "ch5.parameters", "Parameters", _parameters),
-    Claim("GRU for small data, LSTM for large", "none treats data size as the variable (Chung et al. 2014; "
-          "Greff et al. 2017)", "ch5.small_data", "Small data", _small_data),
-    Claim("LSTM for long sequences", "Weiss et al. 2018; Jozefowicz et al. 2015", "ch5.long_lags.winners",
-          "The table, with verdicts", _long_sequences),
-    Claim("Gradient clipping fixes exploding gradients", "Pascanu et al. 2013", "ch3.clipping",
-          "Exploding gradients in training, and clipping", _clipping),
-    Claim("A bidirectional LSTM reads forward and backward simultaneously", "Schuster & Paliwal 1997; Graves & "
-          "Schmidhuber 2005", "ch6.bidirectional.lm", "What a bidirectional model cannot do", _bidirectional),
-    Claim("Attention solves long sentences", "Bahdanau et al. 2015; Luong et al. 2015",
-          "ch8.attention.per_date_drop", "Dates, with attention", _attention),
-    Claim("RNNs are the tool for time series", "Hewamalage et al. 2021; Makridakis et al. 2018",
-          "ch9.forecast.mae", "Forecasting a real time series", _time_series),
+    Claim(
+        "GRU for small data, LSTM for large",
+        "none treats data size as the variable (Chung et al. 2014; Greff et al. 2017)",
+        "ch5.small_data",
+        "Small data",
+        _small_data,
+    ),
+    Claim(
+        "LSTM for long sequences",
+        "Weiss et al. 2018; Jozefowicz et al. 2015",
+        "ch5.long_lags.winners",
+        "The table, with verdicts",
+        _long_sequences,
+    ),
+    Claim(
+        "Gradient clipping fixes exploding gradients",
+        "Pascanu et al. 2013",
+        "ch3.clipping",
+        "Exploding gradients in training, and clipping",
+        _clipping,
+    ),
+    Claim(
+        "A bidirectional LSTM reads forward and backward simultaneously",
+        "Schuster & Paliwal 1997; Graves & Schmidhuber 2005",
+        "ch6.bidirectional.lm",
+        "What a bidirectional model cannot do",
+        _bidirectional,
+    ),
+    Claim(
+        "Attention solves long sentences",
+        "Bahdanau et al. 2015; Luong et al. 2015",
+        "ch8.attention.per_date_drop",
+        "Dates, with attention",
+        _attention,
+    ),
+    Claim(
+        "RNNs are the tool for time series",
+        "Hewamalage et al. 2021; Makridakis et al. 2018",
+        "ch9.forecast.mae",
+        "Forecasting a real time series",
+        _time_series,
+    ),
 )
 CHAPTERS_READ = ("ch3", "ch4", "ch5", "ch6", "ch8", "ch9")
 

@@ -44,7 +44,9 @@ CHAPTERS = {
     "ch9": "09_applications",
 }
 NAME = re.compile(r"(ch[0-9]+)\.[a-z0-9_]+(\.[a-z0-9_]+)*")  # "ch4.forget_bias.solved"
-SECTION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # an HTML id: a label "sec-x" or a heading's "the-adding-problem"
+SECTION = re.compile(
+    r"[a-z0-9]+(-[a-z0-9]+)*"
+)  # an HTML id: a label "sec-x" or a heading's "the-adding-problem"
 _STARTED: set[str] = set()  # chapters this process has written to: the first write starts the file afresh
 
 
@@ -71,7 +73,9 @@ def _check_section(section: Any) -> str:
     if not isinstance(section, str):
         raise TypeError(f"section must be a str, got {type(section).__name__}")
     if SECTION.fullmatch(section) is None:
-        raise ValueError(f"section must be a section's HTML id (lower-case words joined by '-'), got {section!r}")
+        raise ValueError(
+            f"section must be a section's HTML id (lower-case words joined by '-'), got {section!r}"
+        )
     return section
 
 
@@ -183,7 +187,9 @@ class Results:
     def _entry(self, name: str) -> Mapping[str, Any]:
         chapter = chapter_of(name)
         if chapter not in self.chapters:
-            raise KeyError(f"{name}: no results from chapter {chapter} ({CHAPTERS[chapter]}): execute it first")
+            raise KeyError(
+                f"{name}: no results from chapter {chapter} ({CHAPTERS[chapter]}): execute it first"
+            )
         records = self.chapters[chapter]["records"]
         if name not in records:
             raise KeyError(
