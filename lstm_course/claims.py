@@ -2,11 +2,12 @@
 
 Every rule takes plain numbers (what :func:`lstm_course.results.record` stored) and returns one of
 :data:`VERDICTS`, so a test can feed it fixtures that go either way, and the appendix computes each verdict at
-build time from this build's numbers. :func:`claims_table` assembles the table; :func:`judge` the verdicts alone.
+build time from this build's numbers. :func:`claims_table` assembles the table; :func:`judge` the verdicts
+alone.
 
-The verdicts: "supported" (the measurement agrees), "unsupported" (it does not show what the claim says, or the
-data cannot decide), "depends" (true in one setting, false in another, both measured), "wrong" (the measurement
-contradicts it).
+The verdicts: "supported" (the measurement agrees), "unsupported" (it does not show what the claim says, or
+the data cannot decide), "depends" (true in one setting, false in another, both measured), "wrong" (the
+measurement contradicts it).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ def _number(value: Any, name: str) -> float:
 
 
 def vanishing_verdict(per10: Mapping[str, float], lstm_crossed: int | None) -> str:
-    """ "LSTM solves vanishing gradients": per10 is the gradient factor per 10 steps of lag at initialisation
-    (keys "tanh RNN", "LSTM, forget bias 0/1/2"); lstm_crossed the step the LSTM solved adding at T = 100.
+    """The claim "LSTM solves vanishing gradients". per10 is the gradient factor per 10 steps of lag at
+    initialisation (keys "tanh RNN", "LSTM, forget bias 0/1/2"); lstm_crossed the step at which the LSTM
+    solved the adding problem at T = 100 (None: never).
 
-    depends: the gradient survives only with an open forget gate (bias 2 keeps over half per 10 steps, bias 0
-    under 5 %), and the LSTM solves the task anyway. supported: it survives at every bias; wrong: it never does.
+    depends: the gradient survives only with an open forget gate (bias 2 keeps over half per 10 steps, bias
+    0 under 5 %), and the LSTM solves the task anyway. supported: it survives at every bias; wrong: it never
+    does, or the LSTM does not solve the task.
     """
     bias0, bias2 = (
         _number(per10["LSTM, forget bias 0"], "per10"),
@@ -57,9 +60,9 @@ def switches_verdict(between: Mapping[str, float], threshold: float = 0.15) -> s
 
 
 def memory_roles_verdict(max_h: float, max_c: float) -> str:
-    """ "h is short-term, c is long-term memory": h = o tanh(c) is a bounded read-out of the same memory, c an
-    unbounded accumulator. wrong when the trained cell's |c| exceeds 1 while |h| stays below 1 (the two are one
-    memory at two scales, not two memories); unsupported otherwise."""
+    """The claim "h is short-term, c is long-term memory". h = o tanh(c) is a bounded read-out of the same
+    memory, c an unbounded accumulator. wrong when the trained cell's |c| exceeds 1 while |h| stays below 1
+    (one memory at two scales, not two memories); unsupported otherwise."""
     return "wrong" if _number(max_h, "max_h") < 1 < _number(max_c, "max_c") else "unsupported"
 
 
@@ -77,9 +80,9 @@ def story_verdict(verdicts: Sequence[str]) -> str:
 
 
 def gru_faster_verdict(ratios: Mapping[str, float], even: float = 1.5) -> str:
-    """ "GRU is faster": ratios are GRU / LSTM seconds per step, one per implementation. supported when the GRU
-    is faster by more than ``even`` in every implementation; wrong when the LSTM is, in every one; depends
-    when the GRU wins clearly in some only; unsupported when it wins clearly in none."""
+    """The claim "GRU is faster". ratios are GRU / LSTM seconds per step, one per implementation. supported
+    when the GRU is faster by more than ``even`` in every implementation; wrong when the LSTM is, in every
+    one; depends when the GRU wins clearly in some only; unsupported when it wins clearly in none."""
     values = [_number(r, "ratios") for r in ratios.values()]
     gru_wins = [r < 1 / even for r in values]
     if all(gru_wins):
@@ -115,9 +118,9 @@ def winners_verdict(winners: Sequence[str | None], favoured: str) -> str:
 
 
 def small_data_verdict(winner_small: str | None, winner_large: str | None) -> str:
-    """ "GRU for small data, LSTM for large": the winners with little and with more data (None: the seeds could
-    not separate the cells). supported when the GRU wins small and the LSTM large; wrong when only the
-    opposite happens; unsupported when neither comparison goes the claim's way; depends otherwise."""
+    """The claim "GRU for small data, LSTM for large", from the winners with little and with more data (None:
+    the seeds could not separate the cells). supported when the GRU wins small and the LSTM large; wrong
+    when only the opposite happens; unsupported when neither comparison goes the claim's way; else depends."""
     for name, w in (("winner_small", winner_small), ("winner_large", winner_large)):
         if w not in ("LSTM", "GRU", None):
             raise ValueError(f"{name}: {w!r} is not 'LSTM', 'GRU' or None")
@@ -131,7 +134,7 @@ def small_data_verdict(winner_small: str | None, winner_large: str | None) -> st
 
 
 def clipping_verdict(unclipped: str, clipped: str, overflow: Sequence[str]) -> str:
-    """ "Clipping fixes exploding gradients": how the runs stopped ("steps": ran to the end, "nonfinite").
+    """The claim "clipping fixes exploding gradients": how the runs stopped ("steps", or "nonfinite").
     depends when clipping saved the run the unclipped one lost but not the runs whose first gradient already
     overflowed; supported when it saved them all; unsupported when it saved none."""
     saved = unclipped == "nonfinite" and clipped == "steps"
@@ -141,10 +144,11 @@ def clipping_verdict(unclipped: str, clipped: str, overflow: Sequence[str]) -> s
 
 
 def bidirectional_verdict(uni: float, bi: float, noise_bi: float, chance: float) -> str:
-    """ "A bidirectional LSTM reads both ways simultaneously": uni and bi are the two taggers' accuracy on the
-    words that need right context; noise_bi the bidirectional language model's accuracy on random characters.
-    depends when the second direction buys the right context (bi ahead by 0.2) but the model can only be used
-    once the whole sequence is there (it predicts random characters far above ``chance``: it reads them)."""
+    """The claim "a bidirectional LSTM reads both ways simultaneously". uni and bi are the two taggers'
+    accuracy on the words that need right context; noise_bi the bidirectional language model's accuracy on
+    random characters. depends when the second direction buys the right context (bi ahead by 0.2) but the
+    model can only be used once the whole sequence is there (it predicts random characters far above
+    ``chance``: it reads them); supported when it buys it without reading ahead; else unsupported."""
     helps = _number(bi, "bi") - _number(uni, "uni") > 0.2
     reads_ahead = _number(noise_bi, "noise_bi") > 5 * _number(chance, "chance")
     if not helps:
@@ -153,9 +157,9 @@ def bidirectional_verdict(uni: float, bi: float, noise_bi: float, chance: float)
 
 
 def attention_verdict(plain_drop: float, attention_drop: float) -> str:
-    """ "Attention solves long sentences": per-date accuracy lost from one date to two, without and with attention.
-    supported when attention holds (drops under 0.15) where the encoder-decoder falls (0.2 more); wrong when
-    attention falls as far; depends otherwise."""
+    """The claim "attention solves long sentences", from the per-date accuracy lost from one date to two,
+    without and with attention. supported when attention holds (drops under 0.15) where the encoder-decoder
+    falls (0.2 more); wrong when attention falls as far; depends otherwise."""
     plain, attention = _number(plain_drop, "plain_drop"), _number(attention_drop, "attention_drop")
     if attention < 0.15 and plain > attention + 0.2:
         return "supported"
@@ -163,8 +167,9 @@ def attention_verdict(plain_drop: float, attention_drop: float) -> str:
 
 
 def time_series_verdict(lstm: Sequence[float], simple: Sequence[float]) -> str:
-    """ "RNNs for time series": forecast errors (MAE) of the LSTM seeds and of the simple forecasts. unsupported
-    when every seed is worse than every simple forecast, supported when every seed is better, else depends."""
+    """The claim "RNNs for time series", from forecast errors (MAE) of the LSTM seeds and of the simple
+    forecasts. unsupported when every seed is worse than every simple forecast, supported when every seed
+    is better, else depends."""
     lstm_maes, simple_maes = [_number(v, "lstm") for v in lstm], [_number(v, "simple") for v in simple]
     if not lstm_maes or not simple_maes:
         raise ValueError("lstm and simple must each hold at least one MAE")
@@ -177,8 +182,8 @@ def time_series_verdict(lstm: Sequence[float], simple: Sequence[float]) -> str:
 
 
 class Claim(NamedTuple):
-    """One row: the claim, its literature, the record whose section decides it (the link), the section's title,
-    and ``judge(results) -> (verdict, the numbers shown)``."""
+    """One row: the claim, its literature, the record whose section decides it (the link), the section's
+    title, and ``judge(results) -> (verdict, the numbers shown)``."""
 
     claim: str
     literature: str
@@ -195,8 +200,8 @@ def _vanishing(r: Results) -> tuple[str, str]:
     per10, crossed = r["ch4.gradient_flow.per10"], r["ch4.adding.lstm_crossed"]
     return vanishing_verdict(per10, crossed), (
         f"gradient kept per 10 steps at init: tanh RNN {per10['tanh RNN']:.2g}, LSTM bias 0 "
-        f"{per10['LSTM, forget bias 0']:.2g}, bias 2 {per10['LSTM, forget bias 2']:.2g}; the LSTM solved adding "
-        f"at T = 100 " + (f"at step {crossed}" if crossed is not None else "not at all")
+        f"{per10['LSTM, forget bias 0']:.2g}, bias 2 {per10['LSTM, forget bias 2']:.2g}; "
+        "the LSTM solved adding at T = 100 " + (f"at step {crossed}" if crossed is not None else "not at all")
     )
 
 
@@ -235,7 +240,8 @@ def _faster(r: Results) -> tuple[str, str]:
 def _parameters(r: Results) -> tuple[str, str]:
     counts = r["ch5.parameters"]
     return fewer_parameters_verdict(counts["LSTM"], counts["GRU"]), (
-        f"D = 32, H = 64: LSTM {counts['LSTM']:,}, GRU {counts['GRU']:,} (ratio {counts['GRU'] / counts['LSTM']:.2f})"
+        f"D = 32, H = 64: LSTM {counts['LSTM']:,}, GRU {counts['GRU']:,} "
+        f"(ratio {counts['GRU'] / counts['LSTM']:.2f})"
     )
 
 
@@ -260,7 +266,8 @@ def _long_sequences(r: Results) -> tuple[str, str]:
 def _clipping(r: Results) -> tuple[str, str]:
     c = r["ch3.clipping"]
     return clipping_verdict(c["unclipped"], c["clipped"], c["overflow"]), (
-        f"rho = 2: unclipped stopped '{c['unclipped']}' (first gradient norm {c['first_gradient_norm']:.2g}), "
+        f"rho = 2: unclipped stopped '{c['unclipped']}' "
+        f"(first gradient norm {c['first_gradient_norm']:.2g}), "
         f"clipped ran to '{c['clipped']}'; rho = 5: " + ", ".join(c["overflow"])
     )
 

@@ -1,20 +1,20 @@
 """Numbers the chapters measure, kept for the appendices that compare them.
 
-A chapter calls :func:`record` (a number an appendix row needs) and :func:`record_cost` (an experiment's training
-steps and seconds) while it executes. Appendix A reads them back with :func:`load_results` and turns them into
-verdicts (:mod:`lstm_course.claims`); appendix B's "training cost of the book's experiments" table is
-:func:`training_cost_table`. Nothing is typed twice: the appendix shows the number the chapter computed.
+A chapter calls :func:`record` (a number an appendix row needs) and :func:`record_cost` (an experiment's
+training steps and seconds) while it executes. Appendix A reads them back with :func:`load_results` and turns
+them into verdicts (:mod:`lstm_course.claims`); appendix B's "training cost of the book's experiments" table
+is :func:`training_cost_table`. Nothing is typed twice: the appendix shows the number the chapter computed.
 
 Where the files go (:func:`results_dir`):
 
 - ``$LSTM_COURSE_RESULTS`` when set. The book build sets it to ``_build/results`` (the ``parallel_execute``
   extension, before any chapter runs), so every chapter kernel writes there.
-- Otherwise (a chapter run in Jupyter Lab or Colab) ``~/.lstm-course/results``: run the chapters there, then the
-  appendix, and it reads what they wrote.
+- Otherwise (a chapter run in Jupyter Lab or Colab) ``~/.lstm-course/results``: run the chapters there, then
+  the appendix, and it reads what they wrote.
 
-One JSON file per chapter, ``ch4.json`` for chapter 4, written atomically (a temporary file, then a rename), since
-the book executes two chapters at once. The first record a process writes starts its chapter's file afresh, so a
-re-executed chapter never keeps a number from an earlier run that it no longer records.
+One JSON file per chapter, ``ch4.json`` for chapter 4, written atomically (a temporary file, then a rename),
+since the book executes two chapters at once. The first record a process writes starts its chapter's file
+afresh, so a re-executed chapter never keeps a number from an earlier run that it no longer records.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _check_section(section: Any) -> str:
 
 
 def _plain(value: Any, where: str) -> Any:
-    """``value`` as plain JSON (numpy scalars and arrays become numbers and lists); NaN, inf or others raise."""
+    """``value`` as plain JSON (numpy scalars and arrays become numbers and lists); NaN, inf, others raise."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if hasattr(value, "tolist") and not isinstance(value, (int, float)):  # numpy scalar or array
@@ -115,7 +115,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _update(chapter: str, kind: str, name: str, entry: dict[str, Any], folder: Path | None) -> Path:
-    """Write one entry into the chapter's file, atomically; the first write of this process starts it afresh."""
+    """Write one entry into the chapter's file, atomically; this process's first write starts it afresh."""
     folder = results_dir() if folder is None else Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = _chapter_file(chapter, folder)
@@ -193,7 +193,8 @@ class Results:
         records = self.chapters[chapter]["records"]
         if name not in records:
             raise KeyError(
-                f"{name}: chapter {chapter} ({CHAPTERS[chapter]}) did not record it: execute its current version"
+                f"{name}: chapter {chapter} ({CHAPTERS[chapter]}) did not record it: "
+                "execute its current version"
             )
         return records[name]
 
@@ -218,7 +219,11 @@ class Results:
 
 
 def load_results(chapters: Iterable[str], folder: Path | None = None) -> Results:
-    """The results of ``chapters`` (keys such as ``"ch4"``); a missing file raises, naming every page to run."""
+    """The results of ``chapters`` (keys such as ``"ch4"``); a missing file raises, naming the pages to run.
+
+    In a book build a chapter taken from the execution cache does not execute; if ``_build/results`` was
+    removed, remove ``_build/.jupyter_cache`` too, so that the chapters execute and record again.
+    """
     folder = results_dir() if folder is None else Path(folder)
     wanted = list(chapters)
     for chapter in wanted:
@@ -227,10 +232,11 @@ def load_results(chapters: Iterable[str], folder: Path | None = None) -> Results
     missing = [chapter for chapter in wanted if not _chapter_file(chapter, folder).is_file()]
     if missing:
         pages = ", ".join(f"{CHAPTERS[chapter]}.md" for chapter in missing)
+        which = "that chapter" if len(missing) == 1 else "those chapters"
         raise FileNotFoundError(
-            f"no results in {folder} from {pages}: execute {'that chapter' if len(missing) == 1 else 'those chapters'}"
-            f" first (in the same environment, so that {ENVIRONMENT_VARIABLE} points to the same folder), "
-            "then this page"
+            f"no results in {folder} from {pages}: execute {which} first (in the same environment, so that "
+            f"{ENVIRONMENT_VARIABLE} names the same folder; in a book build, remove _build/.jupyter_cache so "
+            "that the chapters execute), then this page"
         )
     return Results({chapter: _read(_chapter_file(chapter, folder)) for chapter in wanted})
 
@@ -251,6 +257,6 @@ def training_cost_table(results: Results | None = None, folder: Path | None = No
     return Table(
         ["experiment", "chapter section", "training steps", "seconds"],
         rows,
-        caption="Training cost of the book's experiments, measured when the chapters were executed for this build",
+        caption="Training cost of the book's experiments, measured when the chapters were executed",
         formats={"seconds": lambda value: f"{value:.1f}"},
     )

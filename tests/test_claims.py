@@ -1,4 +1,4 @@
-"""lstm_course.claims: each appendix-A rule, fed numbers that go each way, and the table from a full fixture."""
+"""lstm_course.claims: each appendix-A rule, fed numbers that go each way; the table from a full fixture."""
 
 from __future__ import annotations
 
@@ -105,7 +105,9 @@ FIXTURE = {
     },
     "ch6": {
         "ch6.bidirectional.tagging": _entry({"uni": 0.55, "bi": 0.99}),
-        "ch6.bidirectional.lm": _entry({"noise_bi": 0.6, "chance": 0.04}, "what-a-bidirectional-model-cannot-do"),
+        "ch6.bidirectional.lm": _entry(
+            {"noise_bi": 0.6, "chance": 0.04}, "what-a-bidirectional-model-cannot-do"
+        ),
     },
     "ch8": {"ch8.attention.per_date_drop": _entry({"encoder-decoder": 0.4, "with attention": 0.05})},
     "ch9": {"ch9.forecast.mae": _entry({"seasonal naive": 29.1, "linear AR": 29.7, "LSTM": [31.8, 42.7]})},

@@ -196,7 +196,10 @@ def _results_project(tmp_path: Path, value: int) -> Path:
         cell = f'from lstm_course.results import record\nrecord("{chapter}.x", {number}, section="s")'
         text = NOTEBOOK_HEADER + f"\n# {chapter}\n\n```{{code-cell}} ipython3\n{cell}\n```\n"
         (source / f"{chapter}.md").write_text(text, encoding="utf-8")
-    cell = 'from lstm_course.results import load_results\nr = load_results(["ch2", "ch3"])\nprint("read", r["ch2.x"], r["ch3.x"])'
+    cell = (
+        'from lstm_course.results import load_results\nr = load_results(["ch2", "ch3"])\n'
+        'print("read", r["ch2.x"], r["ch3.x"])'
+    )
     (source / "a_appendix.md").write_text(
         APPENDIX_HEADER + f"\n# Appendix\n\n```{{code-cell}} ipython3\n{cell}\n```\n", encoding="utf-8"
     )
