@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from lstm_course.plot.tables import Link, Table
 from lstm_course.results import Results
 
+#: The four verdicts a rule returns.
 VERDICTS = ("supported", "unsupported", "depends", "wrong")
 
 
@@ -216,7 +217,7 @@ def _switches(r: Results) -> tuple[str, str]:
 def _memory(r: Results) -> tuple[str, str]:
     sizes = r["ch4.grammar.state_sizes"]
     return memory_roles_verdict(sizes["max |h|"], sizes["max |c|"]), (
-        f"trained grammar LSTM: max |h| {sizes['max |h|']:.3f}, max |c| {sizes['max |c|']:.3g}"
+        f"trained grammar LSTM: max |h| {sizes['max |h|']:.6f}, max |c| {sizes['max |c|']:.3g}"
     )
 
 
@@ -263,12 +264,14 @@ def _long_sequences(r: Results) -> tuple[str, str]:
     )
 
 
+_STOPS = {"nonfinite": "stopped at a non-finite value", "steps": "ran all its steps"}
+
+
 def _clipping(r: Results) -> tuple[str, str]:
     c = r["ch3.clipping"]
     return clipping_verdict(c["unclipped"], c["clipped"], c["overflow"]), (
-        f"rho = 2: unclipped stopped '{c['unclipped']}' "
-        f"(first gradient norm {c['first_gradient_norm']:.2g}), "
-        f"clipped ran to '{c['clipped']}'; rho = 5: " + ", ".join(c["overflow"])
+        f"rho = 2, first gradient norm {c['first_gradient_norm']:.2g}: unclipped {_STOPS[c['unclipped']]}, "
+        f"clipped {_STOPS[c['clipped']]}; rho = 5: " + ", ".join(_STOPS[stop] for stop in c["overflow"])
     )
 
 
@@ -341,7 +344,13 @@ CLAIMS = (
         "The gate stories, measured",
         _story("o"),
     ),
-    Claim("GRU is faster", "Chung et al. 2014", "ch5.speed.gru_over_lstm", "Time per training step", _faster),
+    Claim(
+        "GRU is faster",
+        "Cho et al. 2014 introduced the GRU; no paper we know of measures speed",
+        "ch5.speed.gru_over_lstm",
+        "Time per training step",
+        _faster,
+    ),
     Claim("GRU has fewer parameters", "Cho et al. 2014", "ch5.parameters", "Parameters", _parameters),
     Claim(
         "GRU for small data, LSTM for large",
