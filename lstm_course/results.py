@@ -158,11 +158,17 @@ def record(name: str, value: Any, *, section: str, folder: Path | None = None) -
     return _update(chapter, "records", name, {"value": plain, "section": section}, folder)
 
 
-def record_cost(name: str, *, steps: int, seconds: float, section: str, folder: Path | None = None) -> Path:
+CLOCKS = ("wall", "CPU")  # what a cost's seconds measure: time.perf_counter or time.process_time
+
+
+def record_cost(
+    name: str, *, steps: int, seconds: float, clock: str, section: str, folder: Path | None = None
+) -> Path:
     """Keep an experiment's training cost: ``steps`` optimiser steps (all its runs) in ``seconds``.
 
     ``name`` is ``"chN.experiment"`` as for :func:`record`; ``seconds`` are what the chapter measured when it
-    ran (wall or CPU seconds, as that chapter times its experiments).
+    ran, and ``clock`` says which: ``"wall"`` (time.perf_counter) or ``"CPU"`` (time.process_time), as that
+    chapter times its experiments.
     """
     chapter = chapter_of(name)
     section = _check_section(section)
@@ -173,7 +179,9 @@ def record_cost(name: str, *, steps: int, seconds: float, section: str, folder: 
     seconds = float(seconds)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"seconds must be finite and non-negative, got {seconds}")
-    entry = {"steps": int(steps), "seconds": seconds, "section": section}
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {CLOCKS}, got {clock!r}")
+    entry = {"steps": int(steps), "seconds": seconds, "clock": clock, "section": section}
     return _update(chapter, "costs", name, entry, folder)
 
 
@@ -209,12 +217,20 @@ class Results:
         """The page that measured ``name``, e.g. ``"04_lstm"``."""
         return CHAPTERS[chapter_of(name)]
 
-    def costs(self) -> list[tuple[str, str, str, int, float]]:
-        """(experiment, page, section, steps, seconds) of every recorded experiment, in chapter order."""
+    def costs(self) -> list[tuple[str, str, str, int, float, str]]:
+        """(experiment, page, section, steps, seconds, clock) per recorded experiment, in chapter order."""
         rows = []
         for chapter in sorted(self.chapters, key=lambda key: int(key[2:])):
             for name, entry in self.chapters[chapter]["costs"].items():
-                rows.append((name, CHAPTERS[chapter], entry["section"], entry["steps"], entry["seconds"]))
+                row = (
+                    name,
+                    CHAPTERS[chapter],
+                    entry["section"],
+                    entry["steps"],
+                    entry["seconds"],
+                    entry["clock"],
+                )
+                rows.append(row)
         return rows
 
 
@@ -251,11 +267,11 @@ def training_cost_table(results: Results | None = None, folder: Path | None = No
         present = [chapter for chapter in CHAPTERS if _chapter_file(chapter, folder).is_file()]
         results = load_results(present, folder)
     rows = [
-        [name.split(".", 1)[1].replace("_", " "), f"{page} § {section}", steps, seconds]
-        for name, page, section, steps, seconds in results.costs()
+        [name.split(".", 1)[1].replace("_", " "), f"{page} § {section}", steps, seconds, clock]
+        for name, page, section, steps, seconds, clock in results.costs()
     ]
     return Table(
-        ["experiment", "chapter section", "training steps", "seconds"],
+        ["experiment", "chapter section", "training steps", "seconds", "clock"],
         rows,
         caption="Training cost of the book's experiments, measured when the chapters were executed",
         formats={"seconds": lambda value: f"{value:.1f}"},

@@ -20,14 +20,21 @@ def test_record_then_load_round_trips(tmp_path):
     )
     R.record("ch4.per10", np.array([0.5, 0.25]), section="the-adding-problem-solved", folder=tmp_path)
     R.record_cost(
-        "ch4.adding_lstm", steps=1399, seconds=67.25, section="the-adding-problem-solved", folder=tmp_path
+        "ch4.adding_lstm",
+        steps=1399,
+        seconds=67.25,
+        clock="wall",
+        section="the-adding-problem-solved",
+        folder=tmp_path,
     )
     loaded = R.load_results(["ch4"], tmp_path)
     assert loaded["ch4.forget_bias.solved"] == {"0": 2, "2": 5}
     assert loaded["ch4.per10"] == [0.5, 0.25]
     assert loaded.section("ch4.forget_bias.solved") == "sec-forget-bias-training"
     assert loaded.page("ch4.per10") == "04_lstm"
-    assert loaded.costs() == [("ch4.adding_lstm", "04_lstm", "the-adding-problem-solved", 1399, 67.25)]
+    assert loaded.costs() == [
+        ("ch4.adding_lstm", "04_lstm", "the-adding-problem-solved", 1399, 67.25, "wall")
+    ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
 
 
@@ -76,7 +83,12 @@ def test_bad_sections_are_refused(tmp_path, section, error):
 )  # fmt: skip
 def test_bad_costs_name_the_argument(tmp_path, steps, seconds, error, match):
     with pytest.raises(error, match=match):
-        R.record_cost("ch4.x", steps=steps, seconds=seconds, section="s", folder=tmp_path)
+        R.record_cost("ch4.x", steps=steps, seconds=seconds, clock="CPU", section="s", folder=tmp_path)
+
+
+def test_a_cost_says_which_clock(tmp_path):
+    with pytest.raises(ValueError, match="clock"):
+        R.record_cost("ch4.x", steps=1, seconds=1.0, clock="cpu", section="s", folder=tmp_path)
 
 
 def test_missing_chapters_are_named(tmp_path):
@@ -89,9 +101,22 @@ def test_missing_chapters_are_named(tmp_path):
 
 def test_training_cost_table(tmp_path):
     R.record_cost(
-        "ch8.dates_attention", steps=200, seconds=23.25, section="dates-with-attention", folder=tmp_path
+        "ch8.dates_attention",
+        steps=200,
+        seconds=23.25,
+        clock="CPU",
+        section="dates-with-attention",
+        folder=tmp_path,
     )
-    R.record_cost("ch2.char_lm_rnn", steps=800, seconds=40.0, section="experiment-a", folder=tmp_path)
+    R.record_cost(
+        "ch2.char_lm_rnn", steps=800, seconds=40.0, clock="wall", section="experiment-a", folder=tmp_path
+    )
     table = R.training_cost_table(folder=tmp_path)
     assert [row[0] for row in table.rows] == ["char lm rnn", "dates attention"], "chapter order"
-    assert table.texts()[1] == ["dates attention", "08_attention § dates-with-attention", "200", "23.2"]
+    assert table.texts()[1] == [
+        "dates attention",
+        "08_attention § dates-with-attention",
+        "200",
+        "23.2",
+        "CPU",
+    ]
