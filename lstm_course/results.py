@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lstm_course.plot.tables import Table
+from lstm_course.plot.tables import Link, Table
 
 ENVIRONMENT_VARIABLE = "LSTM_COURSE_RESULTS"
 DEFAULT_DIR = Path("~") / ".lstm-course" / "results"
@@ -267,7 +267,13 @@ def training_cost_table(results: Results | None = None, folder: Path | None = No
         present = [chapter for chapter in CHAPTERS if _chapter_file(chapter, folder).is_file()]
         results = load_results(present, folder)
     rows = [
-        [name.split(".", 1)[1].replace("_", " "), f"{page} § {section}", steps, seconds, clock]
+        [
+            name.split(".", 1)[1].replace("_", " "),
+            Link(f"ch. {int(page[:2])} § {section}", f"{page}.html#{section}"),
+            steps,
+            seconds,
+            clock,
+        ]
         for name, page, section, steps, seconds, clock in results.costs()
     ]
     return Table(

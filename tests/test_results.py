@@ -112,10 +112,11 @@ def test_training_cost_table(tmp_path):
         "ch2.char_lm_rnn", steps=800, seconds=40.0, clock="wall", section="experiment-a", folder=tmp_path
     )
     table = R.training_cost_table(folder=tmp_path)
+    assert '<a href="08_attention.html#dates-with-attention">' in table._repr_html_()
     assert [row[0] for row in table.rows] == ["char lm rnn", "dates attention"], "chapter order"
     assert table.texts()[1] == [
         "dates attention",
-        "08_attention § dates-with-attention",
+        "ch. 8 § dates-with-attention",
         "200",
         "23.2",
         "CPU",
