@@ -48,3 +48,16 @@ def test_every_record_a_claim_reads_is_recorded_by_its_chapter():
     assert read, "no record names found in claims.py"
     assert read <= recorded, f"claims read records no chapter makes: {sorted(read - recorded)}"
     assert {name.split(".")[0] for name in read} == set(CHAPTERS_READ)
+
+
+HTML = ROOT / "_build" / "html" / "book"
+
+
+@pytest.mark.skipif(not (HTML / "appendix_a_claims.html").is_file(), reason="the book is not built (make book)")
+@pytest.mark.parametrize("page", ["appendix_a_claims"])
+def test_every_link_of_the_built_appendix_reaches_a_section(page):
+    text = (HTML / f"{page}.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a href="(\d\d_[a-z_]+)\.html#([\w-]+)">', text)
+    assert len(links) >= len(CLAIMS), f"{page}.html: fewer section links than claims"
+    for target, anchor in links:
+        assert f'id="{anchor}"' in (HTML / f"{target}.html").read_text(encoding="utf-8"), f"{target}#{anchor}"
