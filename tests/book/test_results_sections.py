@@ -53,7 +53,9 @@ def test_every_record_a_claim_reads_is_recorded_by_its_chapter():
 HTML = ROOT / "_build" / "html" / "book"
 
 
-@pytest.mark.skipif(not (HTML / "appendix_a_claims.html").is_file(), reason="the book is not built (make book)")
+@pytest.mark.skipif(
+    not (HTML / "appendix_a_claims.html").is_file(), reason="the book is not built (make book)"
+)
 @pytest.mark.parametrize("page", ["appendix_a_claims"])
 def test_every_link_of_the_built_appendix_reaches_a_section(page):
     text = (HTML / f"{page}.html").read_text(encoding="utf-8")
