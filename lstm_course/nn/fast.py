@@ -2,8 +2,10 @@
 
 Three things make it fast, each mirroring the NumPy reference's forward/backward pair:
 
-1. The input projection W_ih x_t + b of many steps is one big matmul (for the LSTM per cache-sized chunk of
-   steps, for the GRU and RNN all T at once); only the recurrent matmul h_{t-1} @ W_hh^T runs per step.
+1. Few matmuls: the LSTM's step is ONE matmul of the row [x_t, h_{t-1}] with [W_ih, W_hh]^T (at the book's
+   small inputs, D = 2 to 16, a separate projection of all x at once is a K = 2 GEMM that costs more than
+   the steps' own matmuls); the GRU and RNN project W_ih x_t + b of all T steps at once, and only the
+   recurrent matmul h_{t-1} @ W_hh^T runs per step.
 2. Every gate is fused into one (B, G*H) block, updated in place (sigmoid_, tanh_, addcmul_) in preallocated
    buffers, so each step launches a handful of kernels and allocates almost nothing.
 3. A ``torch.autograd.Function`` per cell runs BPTT by hand: autograd records ONE node per layer and direction
@@ -68,6 +70,21 @@ def tanh_from_sigmoid_of_double_(sigmoid_of_double: Tensor) -> Tensor:
     return sigmoid_of_double.mul_(2).sub_(1)
 
 
+def tanh_from_sigmoid_of_double(sigmoid_of_double: Tensor, minus_ones: Tensor, out: Tensor) -> Tensor:
+    """tanh(a) = 2 sigma(2a) - 1 written into ``out`` in one op, as -1 + 2 sigma(2a) (minus_ones: a block of
+    -1 the shape of out); the in-place form above takes two ops (and converts its scalars on every call)."""
+    return torch.add(minus_ones, sigmoid_of_double, alpha=2, out=out)
+
+
+def step_views(block: Tensor, parts: int) -> list[tuple[Tensor, ...]]:
+    """block (n, B, parts*H) -> for each of its n steps, the ``parts`` (B, H) views of that step's gate block.
+
+    Made once outside the time loop: a view costs a dispatcher call, and the loop would otherwise make
+    several per step.
+    """
+    return list(zip(*(part.unbind(0) for part in block.chunk(parts, dim=-1)), strict=True))
+
+
 def tanh_(a: Tensor, out: Tensor | None = None) -> Tensor:
     """tanh(a) as 2 sigma(2a) - 1, in place (or into ``out``, leaving a as it is).
 
@@ -119,30 +136,29 @@ class StepMask(NamedTuple):
 
 def _lstm_step_backward_inplace(
     dgates: Tensor,
+    difgo: tuple[Tensor, ...],
     gates: Tensor,
+    ifgo: tuple[Tensor, ...],
     *,
     tanh_c: Tensor,
     c_prev: Tensor,
     dh: Tensor,
     dc: Tensor,
-    w_hh: Tensor,
     buffers: StepBuffers,
     step_mask: StepMask | None,
-    dout_prev: Tensor | None,
-    dh_prev: Tensor,
-) -> Tensor:
+) -> None:
     """One LSTM step backward, the reference's ``lstm_step_backward`` written into preallocated buffers.
 
-    Fills dgates (B, 4H) with dL/da for the pre-activations of i, f, g, o; turns dc (B, H) into dL/dc_{t-1}
-    in place; writes dL/dh_{t-1} (B, H) into dh_prev (plus dout_prev, the gradient of out_{t-1} = h_{t-1},
-    when given) and returns it.
+    Fills dgates (B, 4H) with dL/da for the pre-activations of i, f, g, o, and turns dc (B, H) into
+    dL/dc_{t-1} in place; the caller gets dL/dx_t and dL/dh_{t-1} from dgates with one matmul.
 
-    gates (B, 4H): the activated i, f, g, o of this step; tanh_c (B, H): tanh(c_t); c_prev (B, H): c_{t-1};
-    dh (B, H): dL/dh_t; dc (B, H): dL/dc_t from later steps; step_mask: None without padding.
+    gates (B, 4H): the activated i, f, g, o of this step, ifgo its four (B, H) views, difgo those of dgates;
+    tanh_c (B, H): tanh(c_t); c_prev (B, H): c_{t-1}; dh (B, H): dL/dh_t; dc (B, H): dL/dc_t from later
+    steps; step_mask: None without padding.
     """
     H = dh.shape[-1]
-    i, f, g, o = gates.chunk(4, dim=1)  # each (B, H)
-    di, df, dg, do = dgates.chunk(4, dim=1)  # views: filling them fills dgates
+    i, f, g, o = ifgo  # each (B, H)
+    di, df, dg, do = difgo  # views: filling them fills dgates
     dh_to_dc = buffers.dh_to_dc
     # first the local derivatives, over the whole (B, 4H) block while it is in cache, then g's block:
     # i = sigma(a_i), f = sigma(a_f), o = sigma(a_o): sigma' = sigma (1 - sigma) = sigma - sigma^2
@@ -162,21 +178,16 @@ def _lstm_step_backward_inplace(
     else:
         dgates.mul_(step_mask.weight)  # a padded step has no gate gradient ...
         dc.mul_(torch.where(step_mask.real, f, 1.0))  # ... and passes dL/dc straight through
-    # dh_prev = da @ W_hh (a = ... + h_prev W_hh^T), plus out_{t-1} = h_{t-1}'s own gradient
-    if dout_prev is None:
-        torch.mm(dgates, w_hh, out=dh_prev)
-    else:
-        torch.addmm(dout_prev, dgates, w_hh, out=dh_prev)
-    if step_mask is not None:
-        dh_prev.addcmul_(dh, 1 - step_mask.weight)  # a padded step passes dL/dh straight through
-    return dh_prev
 
 
 class LSTMFunction(torch.autograd.Function):
     """LSTM layer, one direction: (x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T, c_T).
 
     The equations of ``cells.lstm_step``, with the g rows of the weights doubled (``gate_scale``) so one
-    sigmoid over the (B, 4H) block gives every gate.
+    sigmoid over the (B, 4H) block gives every gate. Each step is ONE matmul over the row [x_t, h_{t-1}]
+    against [W_ih, W_hh] (forward) and one for [dx_t, dh_{t-1}] (backward): at the book's small shapes
+    (D = 2) a separate projection of all x at once costs more than the step's own matmul (its K = 2 or
+    N = 2 GEMM runs far below the machine's speed), and the rows stay in cache.
     """
 
     @staticmethod
@@ -184,14 +195,13 @@ class LSTMFunction(torch.autograd.Function):
         T, B, D = x.shape
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)  # (4H,), g doubled
-        w_ih_scaled = gate_scale(w_ih, H)  # (4H, D), g doubled
-        w_hh_scaled_t = gate_scale(w_hh, H).t()  # (H, 4H), g doubled
-        # the gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps, step t
-        # in gate_chunks[t // chunk_len]: the allocator reuses such blocks, while one (T, B, 4H) block would
-        # be fresh memory (page faults) on every call
+        w_scaled_t = gate_scale(torch.cat([w_ih, w_hh], dim=1), H).t()  # (D + H, 4H), g doubled
+        # the gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps: the
+        # allocator reuses such blocks, while one (T, B, 4H) block would be fresh memory (page faults) on
+        # every call, and the backward's weight gradients read each chunk while it is in cache
         chunk_len = chunk_steps(T, B, H)
         gate_chunks = [x.new_empty(min(chunk_len, T - start), B, 4 * H) for start in range(0, T, chunk_len)]
-        # row t of xh is [x_t, h_{t-1}]: the backward gets dW_ih and dW_hh from one matmul over it
+        # row t of xh is [x_t, h_{t-1}]: a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b, one matmul per step
         xh = x.new_empty(T + 1, B, D + H)
         xh[:T, :, :D] = x
         xh[T, :, :D] = 0
@@ -201,22 +211,28 @@ class LSTMFunction(torch.autograd.Function):
         hs[0], cs[0] = h0, c0
         # without padding the new states go straight into hs, cs; with it, into buffers blended below
         h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
+        minus_ones = x.new_full((B, H), -1.0)
+        # every per-step view made once here, not in the loop (each view is a dispatcher call)
+        gates_steps = [gates for chunk in gate_chunks for gates in chunk.unbind(0)]  # T of (B, 4H)
+        ifgo_steps = [ifgo for chunk in gate_chunks for ifgo in step_views(chunk, 4)]  # T of 4 (B, H)
+        xh_steps, h_steps, c_steps = xh.unbind(0), hs.unbind(0), cs.unbind(0)
+        h_new_steps, c_new_steps, tanh_c_steps = h_new.unbind(0), c_new.unbind(0), tanh_c.unbind(0)
         for t in range(T):
-            chunk = gate_chunks[t // chunk_len]
-            if t % chunk_len == 0:  # W_ih x for the chunk's steps in one matmul, so it is still in cache
-                input_projection(x[t : t + len(chunk)], w_ih_scaled, None, out=chunk)
-            gates = chunk[t % chunk_len].addmm_(hs[t], w_hh_scaled_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
-            if bias is not None:  # added here, in cache: a broadcast into the chunk costs a pass over memory
-                gates.add_(bias)
+            gates = gates_steps[t]  # (B, 4H)
+            if bias is None:
+                torch.mm(xh_steps[t], w_scaled_t, out=gates)  # a = W_ih x_t + W_hh h_{t-1}
+            else:
+                torch.addmm(bias, xh_steps[t], w_scaled_t, out=gates)  # a = W_ih x_t + W_hh h_{t-1} + b
             gates.sigmoid_()  # i, f, o = sigma(a); sigma(2 a_g) in g's block
-            i, f, g, o = gates.chunk(4, dim=1)  # each (B, H)
-            tanh_from_sigmoid_of_double_(g)  # g = tanh(a_g)
-            torch.mul(f, cs[t], out=c_new[t]).addcmul_(i, g)  # c = f * c_prev + i * g
-            tanh_(c_new[t], out=tanh_c[t])
-            torch.mul(o, tanh_c[t], out=h_new[t])  # h = o * tanh(c)
+            i, f, g, o = ifgo_steps[t]  # each (B, H)
+            tanh_from_sigmoid_of_double(g, minus_ones, out=g)  # g = tanh(a_g)
+            c = torch.mul(f, c_steps[t], out=c_new_steps[t]).addcmul_(i, g)  # c = f * c_prev + i * g
+            tanh_c_t = tanh_c_steps[t]
+            tanh_from_sigmoid_of_double(torch.mul(c, 2, out=tanh_c_t).sigmoid_(), minus_ones, out=tanh_c_t)
+            torch.mul(o, tanh_c_t, out=h_new_steps[t])  # h = o * tanh(c)
             if mask is not None:  # a padded step keeps the old state
-                torch.where(mask[t], c_new[t], cs[t], out=cs[t + 1])
-                torch.where(mask[t], h_new[t], hs[t], out=hs[t + 1])
+                torch.where(mask[t], c, c_steps[t], out=c_steps[t + 1])
+                torch.where(mask[t], h_new_steps[t], h_steps[t], out=h_steps[t + 1])
         ctx.save_for_backward(xh, w_ih, w_hh, cs, tanh_c, mask, *gate_chunks)
         ctx.has_bias = b_ih is not None
         # the outputs are fresh contiguous tensors (the caller may edit them in place); padding outputs zeros
@@ -230,52 +246,58 @@ class LSTMFunction(torch.autograd.Function):
         xh, w_ih, w_hh, cs, tanh_c, mask, *gate_chunks = ctx.saved_tensors
         T, B, H = tanh_c.shape
         D = xh.shape[-1] - H
-        x = xh[:, :, :D]  # (T + 1, B, D): x_t, and a zero row after the last step
-        mask_weight = None if mask is None else mask.to(x.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
         if mask_weight is not None:
             dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+        w = torch.cat([w_ih, w_hh], dim=1)  # (4H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}]: [dx_t, dh_{t-1}] = da_t [W_ih, W_hh], by a = [x_t, h_{t-1}] W^T
+        # + b, one matmul per step added onto dL/dout_{t-1} (out_{t-1} = h_{t-1}), filled in beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
         # BPTT runs over the forward's chunks of steps; each chunk's gate gradients feed the weight-gradient
         # matmuls while they are still in cache, and one (chunk_len, B, 4H) buffer is reused for all
         chunk_len = chunk_steps(T, B, H)
-        dgates_buffer = x.new_empty(chunk_len, B, 4 * H)  # dL/da of i, f, g, o
-        buffers = StepBuffers(ones=x.new_ones(B, H), dh_to_dc=x.new_empty(B, H))
-        dh_prev = x.new_empty(B, H)  # receives dL/dh_{t-1}; swapped with dh every step
-        dx = x.new_empty(T, B, D) if ctx.needs_input_grad[0] else None
-        dw_ih_hh = x.new_zeros(4 * H, D + H)  # [dW_ih, dW_hh], side by side as xh's rows are
-        db = x.new_zeros(4 * H) if ctx.has_bias else None
+        dgates_buffer = xh.new_empty(chunk_len, B, 4 * H)  # dL/da of i, f, g, o
+        dgates_steps, difgo_steps = dgates_buffer.unbind(0), step_views(dgates_buffer, 4)
+        buffers = StepBuffers(ones=xh.new_ones(B, H), dh_to_dc=xh.new_empty(B, H))
+        dw_ih_hh = xh.new_zeros(4 * H, D + H)  # [dW_ih, dW_hh], side by side as xh's rows are
+        db = xh.new_zeros(4 * H) if ctx.has_bias else None
         dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         dc = dc_T.clone()  # dL/dc_t
+        c_steps, tanh_c_steps = cs.unbind(0), tanh_c.unbind(0)
         for start in reversed(range(0, T, chunk_len)):  # the chunk of steps start <= t < stop, last first
             stop = min(start + chunk_len, T)
-            dgates = dgates_buffer[: stop - start]  # (stop - start, B, 4H)
-            gates = gate_chunks[start // chunk_len]
+            gates_chunk = gate_chunks[start // chunk_len]
+            gates_steps, ifgo_steps = gates_chunk.unbind(0), step_views(gates_chunk, 4)
             for t in reversed(range(start, stop)):
-                step_mask = None if mask is None else StepMask(mask[t], mask_weight[t])
-                # dL/dh_{t-1} becomes the next step's dh, and the old dh's buffer receives the one after
-                dh_prev_filled = _lstm_step_backward_inplace(
-                    dgates[t - start],
-                    gates[t - start],
-                    tanh_c=tanh_c[t],
-                    c_prev=cs[t],
+                step = t - start
+                _lstm_step_backward_inplace(
+                    dgates_steps[step],
+                    difgo_steps[step],
+                    gates_steps[step],
+                    ifgo_steps[step],
+                    tanh_c=tanh_c_steps[t],
+                    c_prev=c_steps[t],
                     dh=dh,
                     dc=dc,
-                    w_hh=w_hh,
                     buffers=buffers,
-                    step_mask=step_mask,
-                    dout_prev=dout[t - 1] if t > 0 else None,
-                    dh_prev=dh_prev,
+                    step_mask=None if mask is None else StepMask(mask[t], mask_weight[t]),
                 )
-                dh, dh_prev = dh_prev_filled, dh
-            dgate_rows = dgates.view(-1, 4 * H)  # ((stop - start) B, 4H)
+                # [dx_t, dh_{t-1}] += da_t [W_ih, W_hh]: dh_{t-1} already holds dL/dout_{t-1}
+                dxh_steps[t].addmm_(dgates_steps[step], w)
+                dh_prev = dh_prev_steps[t]
+                if mask is not None:
+                    dh_prev.addcmul_(dh, 1 - mask_weight[t])  # a padded step passes dL/dh straight through
+                dh = dh_prev
+            dgate_rows = dgates_buffer[: stop - start].view(-1, 4 * H)  # ((stop - start) B, 4H)
             # [dW_ih, dW_hh] += sum_t da_t^T [x_t, h_{t-1}], by a = x W_ih^T + h_prev W_hh^T + ...
             dw_ih_hh.addmm_(dgate_rows.t(), xh[start:stop].view(-1, D + H))
             if db is not None:
                 db.add_(dgate_rows.sum(dim=0))  # db = sum_t sum_b da_t, by a = ... + b_ih + b_hh
-            if dx is not None:
-                # dx_t = da_t @ W_ih, by a = x W_ih^T + ...
-                torch.mm(dgate_rows, w_ih, out=dx[start:stop].view(-1, D))
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
         dw_ih, dw_hh = dw_ih_hh[:, :D].contiguous(), dw_ih_hh[:, D:].contiguous()
-        return dx, dh, dc, dw_ih, dw_hh, db, db, None
+        return dx, dh.contiguous(), dc, dw_ih, dw_hh, db, db, None
 
 
 class GRUFunction(torch.autograd.Function):
