@@ -300,72 +300,129 @@ class LSTMFunction(torch.autograd.Function):
         return dx, dh.contiguous(), dc, dw_ih, dw_hh, db, db, None
 
 
+def gru_block_weights(w_ih: Tensor, w_hh: Tensor) -> Tensor:
+    """The GRU's weights as one (4H, D + H) matrix over the row [x_t, h_{t-1}]: its four row blocks give
+    a_r, a_z, W_in x_t and W_hn h_{t-1} (the reset gate scales the last one alone, so n's two halves stay
+    apart):
+
+        [[W_ir, W_hr],
+         [W_iz, W_hz],
+         [W_in,    0],
+         [   0, W_hn]]
+    """
+    H, D = w_hh.shape[-1], w_ih.shape[-1]
+    w = w_ih.new_zeros(4 * H, D + H)
+    w[: 3 * H, :D] = w_ih
+    w[: 2 * H, D:] = w_hh[: 2 * H]
+    w[3 * H :, D:] = w_hh[2 * H :]
+    return w
+
+
 class GRUFunction(torch.autograd.Function):
-    """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T)."""
+    """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T).
+
+    Each step is one matmul of the row [x_t, h_{t-1}] with ``gru_block_weights`` (forward) and one for
+    [dx_t, dh_{t-1}] (backward), into preallocated per-sequence buffers.
+    """
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask):
-        T, B, _ = x.shape
+        T, B, D = x.shape
         H = h0.shape[-1]
-        gates = input_projection(x, w_ih, b_ih)  # (T, B, 3H): W_ih x + b_ih, overwritten with r, z, n
-        hn = x.new_empty(T, B, H)  # W_hn h_{t-1} + b_hn, what the reset gate scales
-        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}
-        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
+        w_t = gru_block_weights(w_ih, w_hh).t()  # (D + H, 4H)
+        bias = None  # (4H,): b_ir + b_hr, b_iz + b_hz, b_in, b_hn
+        if b_ih is not None:
+            bias = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :], b_hh[2 * H :]])
+        # row t of xh is [x_t, h_{t-1}]
+        xh = x.new_empty(T + 1, B, D + H)
+        xh[:T, :, :D] = x
+        xh[T, :, :D] = 0
+        hs = xh[:, :, D:]  # (T + 1, B, H): hs[t] = h_{t-1}
         hs[0] = h0
-        w_hh_t = w_hh.t()
-        h_new = x.new_empty(B, H)
+        # per step [a_r, a_z, W_in x + b_in, W_hn h + b_hn], overwritten with r, z, n, W_hn h + b_hn
+        gates = x.new_empty(T, B, 4 * H)
+        h_new = hs[1:] if mask is None else x.new_empty(T, B, H)  # with padding, blended into hs below
+        xh_steps, h_steps, h_new_steps = xh.unbind(0), hs.unbind(0), h_new.unbind(0)
+        gates_steps, rz_steps = gates.unbind(0), gates[:, :, : 2 * H].unbind(0)
+        parts_steps = step_views(gates, 4)
         for t in range(T):
-            # W_hh h_{t-1} + b_hh: (B, 3H)
-            h_proj = torch.mm(hs[t], w_hh_t) if b_hh is None else torch.addmm(b_hh, hs[t], w_hh_t)
-            gates_t = gates[t]  # (B, 3H)
-            gates_t[:, : 2 * H].add_(h_proj[:, : 2 * H]).sigmoid_()  # r, z = sigma(W_i x + b_i + W_h h + b_h)
-            r, z, n = gates_t.chunk(3, dim=1)  # each (B, H)
-            hn[t] = h_proj[:, 2 * H :]
-            tanh_(n.addcmul_(r, hn[t]))  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-            torch.sub(hs[t], n, out=h_new).mul_(z).add_(n)  # h = (1 - z) n + z h_prev = n + z (h_prev - n)
-            real = None if mask is None else mask[t]  # (B, 1) bool
-            keep_padded(h_new, hs[t], real, hs[t + 1])
-            if mask is not None:
-                torch.mul(h_new, real, out=out[t])
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hn, hs, mask)
+            if bias is None:
+                torch.mm(xh_steps[t], w_t, out=gates_steps[t])
+            else:
+                torch.addmm(bias, xh_steps[t], w_t, out=gates_steps[t])
+            rz_steps[t].sigmoid_()  # r, z = sigma(W_i x + b_i + W_h h + b_h)
+            r, z, n, hn = parts_steps[t]  # each (B, H)
+            torch.tanh(n.addcmul_(r, hn), out=n)  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+            torch.lerp(n, h_steps[t], z, out=h_new_steps[t])  # h = (1 - z) n + z h_prev
+            if mask is not None:  # a padded step keeps the old state
+                torch.where(mask[t], h_new_steps[t], h_steps[t], out=h_steps[t + 1])
+        ctx.save_for_backward(xh, w_ih, w_hh, gates, mask)
         ctx.has_bias = b_ih is not None
-        out = hs[1:].clone() if out is None else out
-        return out, hs[T].clone()
+        contiguous = torch.contiguous_format
+        out = hs[1:].clone(memory_format=contiguous) if mask is None else h_new.mul_(mask)  # padding: zeros
+        return out, hs[T].clone(memory_format=contiguous)
 
     @staticmethod
     def backward(ctx, dout, dh_T):
         refuse_double_backward("GRU")
-        x, w_ih, w_hh, gates, hn, hs, mask = ctx.saved_tensors
-        T = x.shape[0]
-        dx_pre = torch.empty_like(gates)  # dL/d(W_ih x + b_ih) for r, z, n
-        dh_pre = torch.empty_like(gates)  # dL/d(W_hh h + b_hh) for r, z, n
-        dh = dh_T.clone()
+        xh, w_ih, w_hh, gates, mask = ctx.saved_tensors
+        T, B, H = gates.shape[0], gates.shape[1], gates.shape[2] // 4
+        D = xh.shape[-1] - H
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        if mask_weight is not None:
+            dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
+        w = gru_block_weights(w_ih, w_hh)  # (4H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}], filled with dL/dout_{t-1} (out_{t-1} = h_{t-1}) beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dgates = xh.new_empty(T, B, 4 * H)  # dL/d of [a_r, a_z, W_in x + b_in, W_hn h + b_hn]
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
+        dgates_steps, rz_steps = dgates.unbind(0), gates[:, :, : 2 * H].unbind(0)
+        drz_steps = dgates[:, :, : 2 * H].unbind(0)
+        parts_steps, dparts_steps, h_steps = (
+            step_views(gates, 4),
+            step_views(dgates, 4),
+            xh[:, :, D:].unbind(0),
+        )
+        ones, dn, h_minus_n = xh.new_ones(B, H), xh.new_empty(B, H), xh.new_empty(B, H)
+        dh_real = xh.new_empty(B, H)  # dL/dh_t, zero on a padded step
+        dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         for t in reversed(range(T)):
-            r, z, n = gates[t].chunk(3, dim=1)
-            dxr, dxz, dxn = dx_pre[t].chunk(3, dim=1)
-            dhr, dhz, dhn = dh_pre[t].chunk(3, dim=1)
-            dh_new = dh + dout[t]  # dL/dh_t: from step t+1 and from the output out_t
+            r, z, n, hn = parts_steps[t]
+            dr, dz, dn_x, dn_h = dparts_steps[t]  # views: filling them fills dgates[t]
+            dh_prev = dh_prev_steps[t]
+            dh_step = dh if mask is None else torch.mul(dh, mask_weight[t], out=dh_real)
+            dh_prev.addcmul_(dh_step, z)  # dh_prev += dh * z, by h = (1 - z) n + z h_prev
+            torch.addcmul(dh_step, dh_step, z, value=-1, out=dn)  # dn = dh (1 - z), by h = (1 - z) n + ...
+            # W_in x + b_in enters n's tanh directly: dn_pre = dn (1 - n^2), by n = tanh(...)
+            torch.addcmul(ones, n, n, value=-1, out=dn_x).mul_(dn)
+            torch.mul(
+                dn_x, r, out=dn_h
+            )  # W_hn h + b_hn enters scaled: by n = tanh(... + r * (W_hn h + b_hn))
+            torch.addcmul(
+                rz_steps[t], rz_steps[t], rz_steps[t], value=-1, out=drz_steps[t]
+            )  # sigma' = s - s^2
+            dr.mul_(hn).mul_(dn_x)  # dr_pre = dn_pre (W_hn h + b_hn) sigma'(a_r)
+            dz.mul_(torch.sub(h_steps[t], n, out=h_minus_n)).mul_(
+                dh_step
+            )  # dz_pre = dh (h_prev - n) sigma'(a_z)
+            # [dx_t, dh_{t-1}] += dgates_t W, by [a_r, a_z, W_in x, W_hn h] = [x_t, h_{t-1}] W^T
+            dxh_steps[t].addmm_(dgates_steps[t], w)
             if mask is not None:
-                real = mask[t].to(x.dtype)  # (B, 1): 1 on a real step, 0 on padding
-                dh_new.mul_(real)
-            h_prev = hs[t]
-            torch.mul(dh_new, 1 - z, out=dxn).mul_(1 - n * n)  # h = (1-z) n + z h_prev; tanh' = 1 - n^2
-            torch.mul(dxn, r, out=dhn)  # n's pre-activation has r * (W_hn h + b_hn)
-            torch.mul(dxn, hn[t], out=dxr).mul_(r * (1 - r))  # d/dr = W_hn h + b_hn, sigma' = r(1-r)
-            torch.mul(dh_new, h_prev - n, out=dxz).mul_(z * (1 - z))  # d/dz = h_prev - n
-            dhr.copy_(dxr)
-            dhz.copy_(dxz)
-            dh_prev = torch.addmm(dh_new * z, dh_pre[t], w_hh)  # direct path z * dh plus dh_pre @ W_hh
-            if mask is not None:
-                dh_prev.addcmul_(dh, 1 - real)  # a padded step passes dL/dh straight through
+                dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
-        dx = input_grad(dx_pre, w_ih) if ctx.needs_input_grad[0] else None
-        dw_ih = weight_grads(dx_pre, x)
-        dw_hh = weight_grads(dh_pre, hs[:-1])
-        has_bias = ctx.has_bias
-        db_ih = dx_pre.sum(dim=(0, 1)) if has_bias else None
-        db_hh = dh_pre.sum(dim=(0, 1)) if has_bias else None
-        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
+        dw = torch.mm(
+            dgates.view(T * B, 4 * H).t(), xh[:T].reshape(T * B, D + H)
+        )  # (4H, D + H): sum_t dg^T xh
+        dw_ih = dw[: 3 * H, :D].contiguous()  # the x columns of r, z and W_in x
+        dw_hh = torch.cat([dw[: 2 * H, D:], dw[3 * H :, D:]])  # the h columns of r, z and W_hn h
+        db_ih = db_hh = None
+        if ctx.has_bias:
+            db = dgates.sum(dim=(0, 1))  # (4H,)
+            db_ih, db_hh = db[: 3 * H], torch.cat([db[: 2 * H], db[3 * H :]])
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
+        return dx, dh.contiguous(), dw_ih, dw_hh, db_ih, db_hh, None
 
 
 class RNNFunction(torch.autograd.Function):
