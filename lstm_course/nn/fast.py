@@ -427,56 +427,81 @@ class GRUFunction(torch.autograd.Function):
 
 class RNNFunction(torch.autograd.Function):
     """Elman RNN layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask, nonlinearity) -> (out (T, B, H),
-    h_T); nonlinearity is "tanh" or "relu"."""
+    h_T); nonlinearity is "tanh" or "relu". Each step is one matmul of the row [x_t, h_{t-1}] with
+    [W_ih, W_hh]^T (forward) and one for [dx_t, dh_{t-1}] (backward), into preallocated buffers."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, nonlinearity):
         relu = nonlinearity == "relu"
-        T, B, _ = x.shape
+        T, B, D = x.shape
         H = h0.shape[-1]
-        pre = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, H)
-        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}
-        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
+        w_t = torch.cat([w_ih, w_hh], dim=1).t()  # (D + H, H)
+        bias = None if b_ih is None else b_ih + b_hh  # (H,)
+        # row t of xh is [x_t, h_{t-1}]
+        xh = x.new_empty(T + 1, B, D + H)
+        xh[:T, :, :D] = x
+        xh[T, :, :D] = 0
+        hs = xh[:, :, D:]  # (T + 1, B, H): hs[t] = h_{t-1}
         hs[0] = h0
-        w_hh_t = w_hh.t()
+        # the new h of every step, before any padding blend: kept for the backward's act'
+        acts = x.new_empty(T, B, H)
+        xh_steps, h_steps, act_steps = xh.unbind(0), hs.unbind(0), acts.unbind(0)
         for t in range(T):
-            pre_t = pre[t].addmm_(hs[t], w_hh_t)  # W_ih x_t + b + W_hh h_{t-1}
-            h_new = pre_t.relu_() if relu else tanh_(pre_t)  # pre[t] now holds the new h, kept for backward
-            real = None if mask is None else mask[t]  # (B, 1) bool
-            keep_padded(h_new, hs[t], real, hs[t + 1])
-            if mask is not None:
-                torch.mul(h_new, real, out=out[t])
-        ctx.save_for_backward(x, w_ih, w_hh, pre, hs, mask)
+            if bias is None:
+                torch.mm(xh_steps[t], w_t, out=act_steps[t])  # W_ih x_t + W_hh h_{t-1}
+            else:
+                torch.addmm(bias, xh_steps[t], w_t, out=act_steps[t])  # W_ih x_t + W_hh h_{t-1} + b
+            h_new = act_steps[t].relu_() if relu else act_steps[t].tanh_()  # h = act(...)
+            if mask is None:
+                h_steps[t + 1].copy_(h_new)
+            else:  # a padded step keeps the old state
+                torch.where(mask[t], h_new, h_steps[t], out=h_steps[t + 1])
+        ctx.save_for_backward(xh, w_ih, w_hh, acts, mask)
         ctx.has_bias, ctx.relu = b_ih is not None, relu
-        out = hs[1:].clone() if out is None else out
-        return out, hs[T].clone()
+        contiguous = torch.contiguous_format
+        out = acts.clone() if mask is None else acts * mask  # padding outputs zeros
+        return out, hs[T].clone(memory_format=contiguous)
 
     @staticmethod
     def backward(ctx, dout, dh_T):
         refuse_double_backward("RNN")
-        x, w_ih, w_hh, acts, hs, mask = ctx.saved_tensors
-        T = x.shape[0]
-        dpre = torch.empty_like(acts)
-        dh = dh_T.clone()
+        xh, w_ih, w_hh, acts, mask = ctx.saved_tensors
+        T, B, H = acts.shape
+        D = xh.shape[-1] - H
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        if mask_weight is not None:
+            dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
+        w = torch.cat([w_ih, w_hh], dim=1)  # (H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}], filled with dL/dout_{t-1} (out_{t-1} = h_{t-1}) beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dpre = torch.empty_like(acts)  # dL/d(W_ih x + W_hh h + b)
+        # act' as a function of the output h: relu' = 1 where h > 0, tanh' = 1 - h^2
+        derivative = (
+            (acts > 0).to(acts.dtype)
+            if ctx.relu
+            else torch.addcmul(torch.ones_like(acts), acts, acts, value=-1)
+        )
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
+        dpre_steps, derivative_steps = dpre.unbind(0), derivative.unbind(0)
+        dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         for t in reversed(range(T)):
-            h_new = acts[t]
-            dh_new = dh + dout[t]  # dL/dh_t: from step t+1 and from the output out_t
+            torch.mul(dh, derivative_steps[t], out=dpre_steps[t])  # dpre = dh act'(pre), by h = act(pre)
             if mask is not None:
-                real = mask[t].to(x.dtype)  # (B, 1): 1 on a real step, 0 on padding
-                dh_new.mul_(real)
-            if ctx.relu:
-                torch.mul(dh_new, h_new > 0, out=dpre[t])  # relu' = 1 where h > 0
-            else:
-                torch.mul(dh_new, 1 - h_new * h_new, out=dpre[t])  # tanh' = 1 - h^2
-            dh_prev = torch.mm(dpre[t], w_hh)  # h = act(... + W_hh h_prev): dh_prev = dpre @ W_hh
+                dpre_steps[t].mul_(mask_weight[t])  # a padded step has no gradient of its own
+            dh_prev = dh_prev_steps[t]
+            dxh_steps[t].addmm_(
+                dpre_steps[t], w
+            )  # [dx_t, dh_{t-1}] += dpre W, by pre = [x_t, h_{t-1}] W^T + b
             if mask is not None:
-                dh_prev.addcmul_(dh, 1 - real)  # a padded step passes dL/dh straight through
+                dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
-        dx = input_grad(dpre, w_ih) if ctx.needs_input_grad[0] else None
-        dw_ih = weight_grads(dpre, x)
-        dw_hh = weight_grads(dpre, hs[:-1])
+        dw = torch.mm(dpre.view(T * B, H).t(), xh[:T].reshape(T * B, D + H))  # (H, D + H): sum_t dpre^T xh
+        dw_ih, dw_hh = dw[:, :D].contiguous(), dw[:, D:].contiguous()
         db = dpre.sum(dim=(0, 1)) if ctx.has_bias else None
-        return dx, dh, dw_ih, dw_hh, db, db, None, None
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
+        return dx, dh.contiguous(), dw_ih, dw_hh, db, db, None, None
 
 
 def run_layer(
