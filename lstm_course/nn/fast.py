@@ -2,10 +2,10 @@
 
 Three things make it fast, each mirroring the NumPy reference's forward/backward pair:
 
-1. Few matmuls: the LSTM's step is ONE matmul of the row [x_t, h_{t-1}] with [W_ih, W_hh]^T (at the book's
-   small inputs, D = 2 to 16, a separate projection of all x at once is a K = 2 GEMM that costs more than
-   the steps' own matmuls); the GRU and RNN project W_ih x_t + b of all T steps at once, and only the
-   recurrent matmul h_{t-1} @ W_hh^T runs per step.
+1. One matmul per step, of the row [x_t, h_{t-1}] with [W_ih, W_hh]^T (the GRU's with its block weights,
+   ``gru_block_weights``), and one for [dx_t, dh_{t-1}] in the backward. At the book's small inputs (D = 2 to
+   16) a separate projection of all x at once is a K = 2 GEMM (and dx an N = 2 one) that costs more than
+   the steps' own matmuls; the row stays in cache.
 2. Every gate is fused into one (B, G*H) block, updated in place (sigmoid_, tanh_, addcmul_) in preallocated
    buffers, so each step launches a handful of kernels and allocates almost nothing.
 3. A ``torch.autograd.Function`` per cell runs BPTT by hand: autograd records ONE node per layer and direction
@@ -35,44 +35,15 @@ def refuse_double_backward(layer: str) -> None:
         )
 
 
-def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None, out: Tensor | None = None) -> Tensor:
-    """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite
-    (or written into ``out``, contiguous (T, B, G*H))."""
-    T, B, D = x.shape
-    x_rows = x.reshape(T * B, D)  # (T*B, D): one row per step and sequence
-    out_rows = None if out is None else out.view(T * B, -1)  # (T*B, G*H)
-    if bias is None:
-        projected = torch.mm(x_rows, w_ih.t(), out=out_rows)
-    else:
-        projected = torch.addmm(bias, x_rows, w_ih.t(), out=out_rows)
-    return projected.view(T, B, -1)
-
-
-def weight_grads(dpre: Tensor, inputs: Tensor) -> Tensor:
-    """Sum over t and b of dpre_t^T inputs_t: dpre (T, B, M), inputs (T, B, N) -> (M, N), one matmul."""
-    T, B, M = dpre.shape
-    return torch.mm(dpre.reshape(T * B, M).t(), inputs.reshape(T * B, -1))
-
-
-def input_grad(dpre: Tensor, w_ih: Tensor) -> Tensor:
-    """dx_t = dpre_t @ W_ih for every step at once: dpre (T, B, G*H) -> dx (T, B, D)."""
-    T, B, M = dpre.shape
-    return torch.mm(dpre.reshape(T * B, M), w_ih).view(T, B, -1)
-
-
-def tanh_from_sigmoid_of_double_(sigmoid_of_double: Tensor) -> Tensor:
-    """tanh(a) = 2 sigma(2a) - 1, in place, from sigma(2a).
+def tanh_from_sigmoid_of_double(sigmoid_of_double: Tensor, minus_ones: Tensor, out: Tensor) -> Tensor:
+    """tanh(a) = 2 sigma(2a) - 1 written into ``out`` in one op, as -1 + 2 sigma(2a) (minus_ones: a block of
+    -1 the shape of out).
 
     The LSTM forward applies sigma to its whole (B, 4H) gate block at once; the g rows of its weights and
     bias are doubled beforehand (``gate_scale``), so that block holds sigma(2 a_g) for g, and this finishes
-    tanh(a_g) without a second pass over the other gates.
+    tanh(a_g) without a second pass over the other gates. Two ops (2 s - 1 in place) cost twice as much: a
+    small block's cost is the op's overhead.
     """
-    return sigmoid_of_double.mul_(2).sub_(1)
-
-
-def tanh_from_sigmoid_of_double(sigmoid_of_double: Tensor, minus_ones: Tensor, out: Tensor) -> Tensor:
-    """tanh(a) = 2 sigma(2a) - 1 written into ``out`` in one op, as -1 + 2 sigma(2a) (minus_ones: a block of
-    -1 the shape of out); the in-place form above takes two ops (and converts its scalars on every call)."""
     return torch.add(minus_ones, sigmoid_of_double, alpha=2, out=out)
 
 
@@ -85,25 +56,8 @@ def step_views(block: Tensor, parts: int) -> list[tuple[Tensor, ...]]:
     return list(zip(*(part.unbind(0) for part in block.chunk(parts, dim=-1)), strict=True))
 
 
-def tanh_(a: Tensor, out: Tensor | None = None) -> Tensor:
-    """tanh(a) as 2 sigma(2a) - 1, in place (or into ``out``, leaving a as it is).
-
-    The same function, and on the CPU several times faster than torch.tanh (measured 42 us against 6 us for a
-    (64, 128) float32 block).
-    """
-    return tanh_from_sigmoid_of_double_(torch.mul(a, 2, out=a if out is None else out).sigmoid_())
-
-
-def keep_padded(new: Tensor, old: Tensor, real: Tensor | None, out: Tensor) -> None:
-    """out = new where ``real`` (a real step), old on padding; real (B, 1) bool or None."""
-    if real is None:
-        out.copy_(new)
-    else:
-        torch.where(real, new, old, out=out)
-
-
 def gate_scale(w: Tensor, H: int) -> Tensor:
-    """w (4H, ...) with the g rows doubled, for ``tanh_from_sigmoid_of_double_``. Doubling is exact in
+    """w (4H, ...) with the g rows doubled, for ``tanh_from_sigmoid_of_double``. Doubling is exact in
     floating point, so results are unchanged."""
     w = w.clone()
     w[2 * H : 3 * H] *= 2
@@ -249,6 +203,7 @@ class LSTMFunction(torch.autograd.Function):
         mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
         if mask_weight is not None:
             dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
         w = torch.cat([w_ih, w_hh], dim=1)  # (4H, D + H)
         # row t of dxh is [dx_t, dL/dh_{t-1}]: [dx_t, dh_{t-1}] = da_t [W_ih, W_hh], by a = [x_t, h_{t-1}] W^T
         # + b, one matmul per step added onto dL/dout_{t-1} (out_{t-1} = h_{t-1}), filled in beforehand
@@ -288,7 +243,7 @@ class LSTMFunction(torch.autograd.Function):
                 dxh_steps[t].addmm_(dgates_steps[step], w)
                 dh_prev = dh_prev_steps[t]
                 if mask is not None:
-                    dh_prev.addcmul_(dh, 1 - mask_weight[t])  # a padded step passes dL/dh straight through
+                    dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
                 dh = dh_prev
             dgate_rows = dgates_buffer[: stop - start].view(-1, 4 * H)  # ((stop - start) B, 4H)
             # [dW_ih, dW_hh] += sum_t da_t^T [x_t, h_{t-1}], by a = x W_ih^T + h_prev W_hh^T + ...
