@@ -352,24 +352,20 @@ class GRUFunction(torch.autograd.Function):
             torch.addcmul(dh_step, dh_step, z, value=-1, out=dn)  # dn = dh (1 - z), by h = (1 - z) n + ...
             # W_in x + b_in enters n's tanh directly: dn_pre = dn (1 - n^2), by n = tanh(...)
             torch.addcmul(ones, n, n, value=-1, out=dn_x).mul_(dn)
-            torch.mul(
-                dn_x, r, out=dn_h
-            )  # W_hn h + b_hn enters scaled: by n = tanh(... + r * (W_hn h + b_hn))
-            torch.addcmul(
-                rz_steps[t], rz_steps[t], rz_steps[t], value=-1, out=drz_steps[t]
-            )  # sigma' = s - s^2
+            # W_hn h + b_hn enters scaled: by n = tanh(... + r * (W_hn h + b_hn))
+            torch.mul(dn_x, r, out=dn_h)
+            # sigma' = s - s^2, for r and z at once
+            torch.addcmul(rz_steps[t], rz_steps[t], rz_steps[t], value=-1, out=drz_steps[t])
             dr.mul_(hn).mul_(dn_x)  # dr_pre = dn_pre (W_hn h + b_hn) sigma'(a_r)
-            dz.mul_(torch.sub(h_steps[t], n, out=h_minus_n)).mul_(
-                dh_step
-            )  # dz_pre = dh (h_prev - n) sigma'(a_z)
+            # dz_pre = dh (h_prev - n) sigma'(a_z)
+            dz.mul_(torch.sub(h_steps[t], n, out=h_minus_n)).mul_(dh_step)
             # [dx_t, dh_{t-1}] += dgates_t W, by [a_r, a_z, W_in x, W_hn h] = [x_t, h_{t-1}] W^T
             dxh_steps[t].addmm_(dgates_steps[t], w)
             if mask is not None:
                 dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
-        dw = torch.mm(
-            dgates.view(T * B, 4 * H).t(), xh[:T].reshape(T * B, D + H)
-        )  # (4H, D + H): sum_t dg^T xh
+        # (4H, D + H): sum_t dg^T xh
+        dw = torch.mm(dgates.view(T * B, 4 * H).t(), xh[:T].reshape(T * B, D + H))
         dw_ih = dw[: 3 * H, :D].contiguous()  # the x columns of r, z and W_in x
         dw_hh = torch.cat([dw[: 2 * H, D:], dw[3 * H :, D:]])  # the h columns of r, z and W_hn h
         db_ih = db_hh = None
@@ -446,9 +442,8 @@ class RNNFunction(torch.autograd.Function):
             if mask is not None:
                 dpre_steps[t].mul_(mask_weight[t])  # a padded step has no gradient of its own
             dh_prev = dh_prev_steps[t]
-            dxh_steps[t].addmm_(
-                dpre_steps[t], w
-            )  # [dx_t, dh_{t-1}] += dpre W, by pre = [x_t, h_{t-1}] W^T + b
+            # [dx_t, dh_{t-1}] += dpre W, by pre = [x_t, h_{t-1}] W^T + b
+            dxh_steps[t].addmm_(dpre_steps[t], w)
             if mask is not None:
                 dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
