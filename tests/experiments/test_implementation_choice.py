@@ -14,6 +14,7 @@ from lstm_course.experiments.implementations import (
     float32_training_gaps,
     with_implementation,
 )
+from lstm_course.experiments.threads import one_blas_thread
 from lstm_course.nn import LSTM, RNN, SequenceRegressor, SequenceTagger
 from lstm_course.tasks import adding_batch
 
@@ -127,3 +128,11 @@ def test_float32_training_gaps_are_float32_rounding_and_see_a_changed_weight(mon
     # The comparison can fail: a torch.nn.LSTM that ignores the loaded weights differs far beyond rounding.
     monkeypatch.setattr(torch.nn.LSTM, "load_state_dict", lambda self, state: None)
     assert min(float32_training_gaps(T=12, hidden_size=6, batch_size=3).values()) > 1e-3
+
+
+def test_one_blas_thread_limits_numpy_blas():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # restored on exit, whatever happens
+        assert one_blas_thread() is True
+        blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(n == 1 for n in blas)
