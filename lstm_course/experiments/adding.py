@@ -86,7 +86,7 @@ class AddingConfig:
 
 def adding_model(config: AddingConfig) -> torch.nn.Module:
     """The untrained regressor of ``config``, forget bias set; seed torch first."""
-    model = SequenceRegressor(config.cell, 2, config.hidden_size, 1)
+    model: torch.nn.Module = SequenceRegressor(config.cell, 2, config.hidden_size, 1)
     model = with_implementation(model, config.implementation)
     if config.forget_bias is not None:
         set_forget_bias(model, config.forget_bias)

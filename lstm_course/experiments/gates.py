@@ -77,7 +77,7 @@ def train_grammar(
     training = grammar_training() if training is None else training
     torch.manual_seed(training.seed)
     model = SequenceTagger(config.cell, len(VOCAB), config.hidden_size, len(VOCAB))
-    model = with_implementation(model, config.implementation)
+    with_implementation(model, config.implementation)  # in place
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         stories = grammar_batch(config.batch_size, rng, max_phrases=config.max_phrases)

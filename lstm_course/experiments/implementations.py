@@ -1,14 +1,13 @@
 """Three implementations of one LSTM, fed the same weights and inputs: NumPy reference, ours, torch.nn;
 and the choice of implementation an experiment trains on.
 
-The choice, ``implementation``: ``"fast"``, our layer with the hand-written BPTT of
-:mod:`lstm_course.nn.fast` (``fast=True``); ``"plain"``, our layer through autograd over the step functions
-(``fast=False``); ``"torch"``, ``torch.nn.RNN``, ``LSTM`` or ``GRU`` loaded with the initial weights our
-layer drew, so a seed gives the same start whatever the implementation (training then differs by rounding
-only). The three compute the same function (:func:`three_lstms`, ``three_grus`` in chapter 5, and the tests
-for every cell); for the chapters' small models on one CPU thread torch.nn's fused LSTM kernel trains about
-twice as fast as our fast path, so the experiments default to the implementation measured fastest for their
-shapes.
+The choice, ``implementation``: ``"fast"``, our layer with the hand-written BPTT of ``lstm_course.nn.fast``
+(``fast=True``); ``"plain"``, our layer through autograd over the step functions (``fast=False``);
+``"torch"``, ``torch.nn.RNN``, ``LSTM`` or ``GRU`` loaded with the initial weights our layer drew, so a seed
+gives the same start whatever the implementation (training then differs by rounding only). The three compute
+the same function (:func:`three_lstms` here, ``three_grus`` in chapter 5, and the tests for every cell); for
+the chapters' small models on one CPU thread torch.nn's fused LSTM kernel trains about twice as fast as our
+fast path, so the experiments default to the implementation measured fastest for their shapes.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,7 +121,6 @@ def kernels_of_torch_lstm(
 # --- the implementation an experiment trains on ------------------------------------------------------------
 
 IMPLEMENTATIONS = ("fast", "plain", "torch")
-Model = TypeVar("Model", bound=nn.Module)
 
 
 def check_implementation(implementation: object) -> str:
@@ -142,22 +140,22 @@ class _NoLengths:
         return super().forward(input, hx)  # type: ignore[misc]
 
 
-class TorchRNN(_NoLengths, nn.RNN):
+class TorchRNN(_NoLengths, nn.RNN):  # type: ignore[misc]  # forward takes lengths=
     """``torch.nn.RNN`` (tanh), callable like our RNN without ``lengths``."""
 
 
-class TorchLSTM(_NoLengths, nn.LSTM):
+class TorchLSTM(_NoLengths, nn.LSTM):  # type: ignore[misc]  # forward takes lengths=
     """``torch.nn.LSTM``, callable like our LSTM without ``lengths``."""
 
 
-class TorchGRU(_NoLengths, nn.GRU):
+class TorchGRU(_NoLengths, nn.GRU):  # type: ignore[misc]  # forward takes lengths=
     """``torch.nn.GRU``, callable like our GRU without ``lengths``."""
 
 
 TORCH_LAYERS: dict[str, type[nn.Module]] = {"rnn": TorchRNN, "lstm": TorchLSTM, "gru": TorchGRU}
 
 
-def with_implementation(model: Model, implementation: str) -> Model:
+def with_implementation(model: nn.Module, implementation: str) -> nn.Module:
     """``model`` (whose ``.rnn`` is our one-direction layer, as SequenceRegressor and SequenceTagger build it)
     set to train on ``implementation``: ours with ``fast`` set, or torch.nn's layer carrying the same weights.
 
@@ -165,13 +163,13 @@ def with_implementation(model: Model, implementation: str) -> Model:
     depend only on the seed.
     """
     check_implementation(implementation)
-    ours = model.rnn
+    ours: Any = model.rnn  # our RNN, LSTM or GRU
     if implementation in ("fast", "plain"):
         ours.fast = implementation == "fast"
         return model
     if ours.bidirectional or getattr(ours, "nonlinearity", "tanh") != "tanh":
         raise ValueError("implementation 'torch' is wired for one-direction tanh layers only")
-    theirs = TORCH_LAYERS[model.cell](ours.input_size, ours.hidden_size, ours.num_layers, bias=ours.bias)
+    theirs = TORCH_LAYERS[str(model.cell)](ours.input_size, ours.hidden_size, ours.num_layers, bias=ours.bias)
     theirs.load_state_dict(ours.state_dict())  # same names, same shapes
     model.rnn = theirs.to(next(ours.parameters()).device)
     return model
