@@ -110,9 +110,13 @@ def accuracy_by_lag(
 
 def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
     """The one-layer LSTM weights of ``model.rnn`` as the reference's float64 parameter dict."""
-    rnn = getattr(model, "rnn", model)
-    gate_rows = SPECS["lstm"].num_gates * rnn.hidden_size  # weight_hh is (4H, H)
-    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != gate_rows:
+    rnn: torch.nn.Module = getattr(model, "rnn", model)
+    hidden_size = getattr(rnn, "hidden_size", None)
+    weight_hh = getattr(rnn, "weight_hh_l0", None)
+    if not isinstance(hidden_size, int) or not isinstance(weight_hh, torch.Tensor):
+        raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
+    gate_rows = SPECS["lstm"].num_gates * hidden_size  # weight_hh is (4H, H)
+    if getattr(rnn, "num_layers", 1) != 1 or weight_hh.shape[0] != gate_rows:
         raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     return {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
@@ -183,7 +187,7 @@ def gate_summary(
     Places: "new subject" (the first word of the second and third subjects), "before a scored word" (the step
     whose prediction needs the subject), "other words". Returns {gate: {place: mean value}}.
     """
-    sums = {g: {p: [] for p in PLACES} for g in ("i", "f", "o")}
+    sums: dict[str, dict[str, list[float]]] = {g: {p: [] for p in PLACES} for g in ("i", "f", "o")}
     for _ in range(stories):
         s = story(rng)
         trace = gate_trace(model, s.words)
