@@ -120,6 +120,7 @@ def kernels_of_torch_lstm(
 
 # --- the implementation an experiment trains on ------------------------------------------------------------
 
+#: What an experiment can train on: our fast or plain path, or torch.nn's layer with our initial weights.
 IMPLEMENTATIONS = ("fast", "plain", "torch")
 
 
