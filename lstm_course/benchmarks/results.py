@@ -20,6 +20,8 @@ from typing import Any
 from lstm_course.plot.tables import Table
 
 FORMAT = 1  # bumped when the file's layout changes
+# where bench/bench.py's full run is committed, in a source checkout (a wheel does not ship bench/)
+COMMITTED = Path(__file__).resolve().parents[2] / "bench" / "results.json"
 # implementation: its column heading, in the tables' order; torch.nn is the base of every ratio
 IMPLEMENTATIONS = {
     "numpy-loop": "NumPy reference",
@@ -146,13 +148,38 @@ def ratio_table(results: dict, device: str = "cpu") -> Table:
     return Table(columns, rows, caption=caption, formats=formats)
 
 
-def fusion_speedups(results: dict, device: str = "cpu") -> dict[tuple[str, int], float]:
-    """{(cell, threads): naive baseline's time over ours-fast's}, the geometric mean over the shapes."""
+def fusion_speedups(
+    results: dict, ours: str = "ours-plain", device: str = "cpu"
+) -> dict[tuple[str, int], float]:
+    """{(cell, threads): the naive baseline's time over ``ours``'s}, the geometric mean over the shapes."""
+    if ours not in ("ours-plain", "ours-fast"):
+        raise ValueError(f"ours must be 'ours-plain' or 'ours-fast', got {ours!r}")
     logs: dict[tuple[str, int], list[float]] = {}
     for (threads, cell, _, _), medians in _medians(validate_results(results), device).items():
-        if "naive" in medians and "ours-fast" in medians:
-            logs.setdefault((cell, threads), []).append(math.log(medians["naive"] / medians["ours-fast"]))
+        if "naive" in medians and ours in medians:
+            logs.setdefault((cell, threads), []).append(math.log(medians["naive"] / medians[ours]))
     return {key: math.exp(sum(values) / len(values)) for key, values in logs.items()}
+
+
+def fusion_sentence(results: dict, ours: str = "ours-plain", device: str = "cpu") -> str:
+    """One sentence: how many times ``ours``'s time the naive baseline takes, per cell and thread count."""
+    speedups = fusion_speedups(results, ours, device)
+    if not speedups:
+        return (
+            f"The file has no {device} measurements of both the naive baseline and {IMPLEMENTATIONS[ours]}."
+        )
+    by_threads = []
+    for threads in sorted({threads for _, threads in speedups}):
+        cells = [
+            f"{speedups[cell, threads]:.2f}× ({cell.upper()})"
+            for cell in CELLS
+            if (cell, threads) in speedups
+        ]
+        by_threads.append(f"{', '.join(cells)} at {threads} thread{'s' if threads > 1 else ''}")
+    return (
+        f"The naive baseline takes {'; and '.join(by_threads)} the time of {IMPLEMENTATIONS[ours]} "
+        "(geometric means over the shapes; above 1 the naive baseline is slower)."
+    )
 
 
 def this_machine() -> dict[str, Any]:
