@@ -183,7 +183,7 @@ def git_commit() -> str:
     return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def provenance(args: argparse.Namespace, blas: str, gpu: str | None) -> dict:
+def provenance(args: argparse.Namespace, blas: str, gpu: str | None, commit: str) -> dict:
     import numpy
     import torch
 
@@ -199,7 +199,7 @@ def provenance(args: argparse.Namespace, blas: str, gpu: str | None) -> dict:
         f"torch: {onednn}",
         "gpu": gpu,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
+        "commit": commit,
         "command": "python bench/bench.py " + " ".join(sys.argv[1:]),
         "python": platform.python_version(),
         "rounds": args.rounds,
@@ -225,7 +225,7 @@ def drive(args: argparse.Namespace) -> dict:
     # on the GPU the host's thread count hardly matters: one, and no NumPy
     runs += [("cuda", 1, impl) for impl in args.impls if impl not in NUMPY_IMPLS] if gpu else []
     seconds: dict[tuple, list[float]] = {}
-    blas = "not run"
+    blas, commit = "not run", git_commit()  # the code as the run starts
     start = time.perf_counter()
     for round_number in range(args.rounds):
         for device, threads, impl in runs:  # alternate: one worker per implementation per round
@@ -251,8 +251,8 @@ def drive(args: argparse.Namespace) -> dict:
             seconds.items(), key=lambda kv: (kv[0][:2], CELLS.index(kv[0][2]), list(dims).index(kv[0][3]))
         )
     ]
-    results = {"format": FORMAT, "provenance": provenance(args, blas, gpu), "measurements": measurements}
-    results["provenance"]["seconds"] = round(time.perf_counter() - start, 1)
+    about = provenance(args, blas, gpu, commit) | {"seconds": round(time.perf_counter() - start, 1)}
+    results = {"format": FORMAT, "provenance": about, "measurements": measurements}
     return validate_results(results)
 
 

@@ -175,9 +175,9 @@ def fusion_sentence(results: dict, ours: str = "ours-plain", device: str = "cpu"
             for cell in CELLS
             if (cell, threads) in speedups
         ]
-        by_threads.append(f"{', '.join(cells)} at {threads} thread{'s' if threads > 1 else ''}")
+        by_threads.append(f"{', '.join(cells)} the time at {threads} thread{'s' if threads > 1 else ''}")
     return (
-        f"The naive baseline takes {'; and '.join(by_threads)} the time of {IMPLEMENTATIONS[ours]} "
+        f"Against {IMPLEMENTATIONS[ours]}, the naive baseline takes {'; and '.join(by_threads)} "
         "(geometric means over the shapes; above 1 the naive baseline is slower)."
     )
 
