@@ -142,7 +142,11 @@ def ratio_table(results: dict, device: str = "cpu") -> Table:
         ratios = [None if base is None or i not in medians else medians[i] / base for i in others]
         rows.append([cell, f"{label} {dims}", threads, base, *ratios])
     if not rows:
-        rows = [["not measured", f"no {device} measurements in this file", None, None, *[None] * len(others)]]
+        why = (
+            "no GPU was available to the run" if device == "cuda" and not results["provenance"]["gpu"] else ""
+        )
+        why = why or f"the file has no {device} measurements"
+        rows = [["not measured", why, None, None, *[None] * len(others)]]
     formats = {IMPLEMENTATIONS[i]: _ratio_text for i in others}
     caption = f"{device}: forward+backward with dx, float32; time over torch.nn's (median ms) in the same run"
     return Table(columns, rows, caption=caption, formats=formats)

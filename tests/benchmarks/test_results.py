@@ -71,7 +71,10 @@ def test_ratio_table_divides_by_torch_nn_of_the_same_cell_shape_and_threads():
 
 def test_no_gpu_rows_say_not_measured():
     table = ratio_table(EXAMPLE, "cuda")
-    assert len(table.rows) == 1 and table.rows[0][0] == "not measured"
+    assert len(table.rows) == 1 and table.rows[0][:2] == ["not measured", "no GPU was available to the run"]
+    with_gpu = copy.deepcopy(EXAMPLE)
+    with_gpu["provenance"]["gpu"] = "Some GPU"
+    assert ratio_table(with_gpu, "cuda").rows[0][1] == "the file has no cuda measurements"
     with pytest.raises(ValueError, match="device"):
         ratio_table(EXAMPLE, "tpu")
 
