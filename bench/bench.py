@@ -207,35 +207,14 @@ def provenance(args: argparse.Namespace, blas: str, gpu: str | None, commit: str
     }
 
 
-def drive(args: argparse.Namespace) -> dict:
-    """Run every worker, round by round; the results file's dict."""
-    import torch
-
+def results_file(seconds: dict, dims: dict, about: dict) -> dict:
+    """The results file's dict from {(device, threads, cell, shape label, impl): [seconds]}, validated."""
     from lstm_course.benchmarks.results import FORMAT, validate_results
-    from lstm_course.benchmarks.shapes import book_shapes, parse_shape
 
-    shapes = [parse_shape(text) for text in args.shapes] if args.shapes else book_shapes()
-    if args.shapes and len(shapes) > 1:
-        shapes = [shape._replace(label=f"given {k + 1}") for k, shape in enumerate(shapes)]
-    if args.quick and not args.shapes:
-        shapes = shapes[:1]
-    shape_list = [(shape.label, list(shape.dims)) for shape in shapes]
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() and not args.cpu_only else None
-    runs = [("cpu", threads, impl) for threads in args.threads for impl in args.impls]
-    # on the GPU the host's thread count hardly matters: one, and no NumPy
-    runs += [("cuda", 1, impl) for impl in args.impls if impl not in NUMPY_IMPLS] if gpu else []
-    seconds: dict[tuple, list[float]] = {}
-    blas, commit = "not run", git_commit()  # the code as the run starts
-    start = time.perf_counter()
-    for round_number in range(args.rounds):
-        for device, threads, impl in runs:  # alternate: one worker per implementation per round
-            answer = spawn(impl, device, threads, shape_list, args)
-            blas = answer["blas"] if impl in NUMPY_IMPLS else blas
-            for cell, by_shape in answer["times"].items():
-                for label, times in by_shape.items():
-                    seconds.setdefault((device, threads, cell, label, impl), []).extend(times)
-        print(f"round {round_number + 1}/{args.rounds} done, {time.perf_counter() - start:.0f} s", flush=True)
-    dims = dict(shape_list)
+    def order(key: tuple) -> tuple:
+        device, threads, cell, label, _ = key
+        return (device, threads, CELLS.index(cell), list(dims).index(label))
+
     measurements = [
         {
             "device": device,
@@ -244,25 +223,58 @@ def drive(args: argparse.Namespace) -> dict:
             "shape": label,
             "dims": dims[label],
             "impl": impl,
-            "median_ms": 1e3 * statistics.median(times),
-            "passes": len(times),
+            "median_ms": 1e3 * statistics.median(seconds[device, threads, cell, label, impl]),
+            "passes": len(seconds[device, threads, cell, label, impl]),
         }
-        for (device, threads, cell, label, impl), times in sorted(
-            seconds.items(), key=lambda kv: (kv[0][:2], CELLS.index(kv[0][2]), list(dims).index(kv[0][3]))
-        )
+        for device, threads, cell, label, impl in sorted(seconds, key=order)
     ]
-    about = provenance(args, blas, gpu, commit) | {"seconds": round(time.perf_counter() - start, 1)}
-    results = {"format": FORMAT, "provenance": about, "measurements": measurements}
-    return validate_results(results)
+    return validate_results({"format": FORMAT, "provenance": about, "measurements": measurements})
+
+
+def drive(args: argparse.Namespace) -> dict:
+    """Run every worker, round by round; the results file's dict (also written to --out after each round)."""
+    import torch
+
+    from lstm_course.benchmarks.results import save_results
+    from lstm_course.benchmarks.shapes import book_shapes, parse_shape
+
+    shapes = [parse_shape(text) for text in args.shapes] if args.shapes else book_shapes()
+    if args.shapes and len(shapes) > 1:
+        shapes = [shape._replace(label=f"given {k + 1}") for k, shape in enumerate(shapes)]
+    if args.quick and not args.shapes:
+        shapes = shapes[:1]
+    dims = {shape.label: list(shape.dims) for shape in shapes}
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() and not args.cpu_only else None
+    runs = [("cpu", threads, impl) for threads in args.threads for impl in args.impls]
+    # on the GPU the host's thread count hardly matters: one, and no NumPy
+    runs += [("cuda", 1, impl) for impl in args.impls if impl not in NUMPY_IMPLS] if gpu else []
+    seconds: dict[tuple, list[float]] = {}
+    blas, commit = "not run", git_commit()  # the code as the run starts
+    start = time.perf_counter()
+    for round_number in range(1, args.rounds + 1):
+        for device, threads, impl in runs:  # alternate: one worker per implementation per round
+            answer = spawn(impl, device, threads, list(dims.items()), args)
+            blas = answer["blas"] if impl in NUMPY_IMPLS else blas
+            for cell, by_shape in answer["times"].items():
+                for label, times in by_shape.items():
+                    seconds.setdefault((device, threads, cell, label, impl), []).extend(times)
+        elapsed = time.perf_counter() - start
+        print(f"round {round_number}/{args.rounds} done, {elapsed:.0f} s", flush=True)
+        # every round's file is complete in itself: a run stopped early keeps the rounds it finished
+        about = provenance(args, blas, gpu, commit) | {"rounds": round_number, "seconds": round(elapsed, 1)}
+        results = results_file(seconds, dims, about)
+        if args.out:
+            save_results(results, args.out)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="workers per implementation and threads")
+    parser.add_argument("--rounds", type=int, default=2, help="workers per implementation and threads")
     parser.add_argument(
         "--reps", type=int, default=3, help="timed passes per worker, cell and shape, at most"
     )
-    parser.add_argument("--budget", type=float, default=1.0, help="seconds of passes per worker and shape")
+    parser.add_argument("--budget", type=float, default=0.5, help="seconds of passes per worker and shape")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
     parser.add_argument("--shapes", nargs="+", help="B,T,D,H shapes (default: the book's and two large ones)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=CELLS)
@@ -286,7 +298,7 @@ def main() -> None:
     args.impls = [impl for impl in IMPLS if impl in args.impls or impl == "torch.nn"]
     results = drive(args)
 
-    from lstm_course.benchmarks.results import provenance_text, ratio_table, save_results
+    from lstm_course.benchmarks.results import provenance_text, ratio_table
 
     print()
     print(provenance_text(results))
@@ -295,7 +307,6 @@ def main() -> None:
         print(repr(ratio_table(results, device)))
     print(f"\nthe run took {results['provenance']['seconds']:.0f} s")
     if args.out:
-        save_results(results, args.out)
         print(f"wrote {args.out}")
 
 

@@ -22,8 +22,8 @@ GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 class NaiveRecurrent(nn.Module):
     """One layer of ``cell`` ("rnn", "lstm", "gru"): x (T, B, D) -> out (T, B, H) and the final state.
 
-    Parameters per gate k: ``W_x{k}`` (D, H), ``W_h{k}`` (H, H), ``b_{k}`` (H,); the GRU's candidate n keeps
-    its two biases apart, ``b_xn`` and ``b_hn``, because the reset gate multiplies the recurrent part only.
+    ``params`` holds, per gate k: ``W_x{k}`` (D, H), ``W_h{k}`` (H, H), ``b_{k}`` (H,); the GRU's candidate n
+    keeps its two biases apart, ``b_xn`` and ``b_hn``: the reset gate multiplies the recurrent part only.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, device=None, dtype=None) -> None:
@@ -39,30 +39,34 @@ class NaiveRecurrent(nn.Module):
         def uniform(*shape: int) -> nn.Parameter:
             return nn.Parameter(torch.empty(*shape, **factory).uniform_(-scale, scale))
 
+        self.params = nn.ParameterDict()
         for gate in GATES[self.cell]:
-            setattr(self, f"W_x{gate}", uniform(input_size, hidden_size))
-            setattr(self, f"W_h{gate}", uniform(hidden_size, hidden_size))
+            self.params[f"W_x{gate}"] = uniform(input_size, hidden_size)
+            self.params[f"W_h{gate}"] = uniform(hidden_size, hidden_size)
             for bias in ("b_xn", "b_hn") if gate == "n" else (f"b_{gate}",):
-                setattr(self, bias, uniform(hidden_size))
+                self.params[bias] = uniform(hidden_size)
 
     def rnn_step(self, x: Tensor, h: Tensor) -> Tensor:
         """h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h); x (B, D), h (B, H)."""
-        return torch.tanh(x @ self.W_xh + h @ self.W_hh + self.b_h)
+        p = self.params
+        return torch.tanh(x @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
 
     def lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
         """The LSTM step, one matmul per gate and input; x (B, D), h and c (B, H)."""
-        i = torch.sigmoid(x @ self.W_xi + h @ self.W_hi + self.b_i)  # input gate
-        f = torch.sigmoid(x @ self.W_xf + h @ self.W_hf + self.b_f)  # forget gate
-        g = torch.tanh(x @ self.W_xg + h @ self.W_hg + self.b_g)  # candidate
-        o = torch.sigmoid(x @ self.W_xo + h @ self.W_ho + self.b_o)  # output gate
+        p = self.params
+        i = torch.sigmoid(x @ p["W_xi"] + h @ p["W_hi"] + p["b_i"])  # input gate
+        f = torch.sigmoid(x @ p["W_xf"] + h @ p["W_hf"] + p["b_f"])  # forget gate
+        g = torch.tanh(x @ p["W_xg"] + h @ p["W_hg"] + p["b_g"])  # candidate
+        o = torch.sigmoid(x @ p["W_xo"] + h @ p["W_ho"] + p["b_o"])  # output gate
         c = f * c + i * g
         return o * torch.tanh(c), c
 
     def gru_step(self, x: Tensor, h: Tensor) -> Tensor:
         """The GRU step (reset applied after the recurrent matmul, as torch.nn.GRU); x (B, D), h (B, H)."""
-        r = torch.sigmoid(x @ self.W_xr + h @ self.W_hr + self.b_r)  # reset gate
-        z = torch.sigmoid(x @ self.W_xz + h @ self.W_hz + self.b_z)  # update gate
-        n = torch.tanh(x @ self.W_xn + self.b_xn + r * (h @ self.W_hn + self.b_hn))  # candidate
+        p = self.params
+        r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])  # reset gate
+        z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])  # update gate
+        n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))  # candidate
         return (1 - z) * n + z * h
 
     def forward(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -93,17 +97,20 @@ def naive_from_torch(module: nn.RNN | nn.LSTM | nn.GRU) -> NaiveRecurrent:
     if getattr(module, "nonlinearity", "tanh") != "tanh" or getattr(module, "proj_size", 0):
         raise ValueError("module must use tanh and no projection")
     cell = cells[type(module)]
-    weight = module.weight_ih_l0
+    theirs = (
+        module.state_dict()
+    )  # weight_ih_l0 (G*H, D), weight_hh_l0 (G*H, H), bias_ih_l0, bias_hh_l0 (G*H,)
+    weight = theirs["weight_ih_l0"]
     naive = NaiveRecurrent(cell, module.input_size, module.hidden_size, weight.device, weight.dtype)
     H = module.hidden_size
     with torch.no_grad():
         for k, gate in enumerate(GATES[cell]):
             rows = slice(k * H, (k + 1) * H)  # the gate's block of torch's (G*H, .) weights
-            getattr(naive, f"W_x{gate}").copy_(module.weight_ih_l0[rows].T)
-            getattr(naive, f"W_h{gate}").copy_(module.weight_hh_l0[rows].T)
+            naive.params[f"W_x{gate}"].copy_(theirs["weight_ih_l0"][rows].T)
+            naive.params[f"W_h{gate}"].copy_(theirs["weight_hh_l0"][rows].T)
             if gate == "n":
-                naive.b_xn.copy_(module.bias_ih_l0[rows])
-                naive.b_hn.copy_(module.bias_hh_l0[rows])
+                naive.params["b_xn"].copy_(theirs["bias_ih_l0"][rows])
+                naive.params["b_hn"].copy_(theirs["bias_hh_l0"][rows])
             else:
-                getattr(naive, f"b_{gate}").copy_(module.bias_ih_l0[rows] + module.bias_hh_l0[rows])
+                naive.params[f"b_{gate}"].copy_(theirs["bias_ih_l0"][rows] + theirs["bias_hh_l0"][rows])
     return naive

@@ -13,11 +13,12 @@ MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 def torch_weight_grads(naive: NaiveRecurrent, cell: str) -> dict[str, torch.Tensor]:
     """The naive gradients in torch.nn's layout: gate blocks stacked, weights transposed."""
     gates = GATES[cell]
-    bias_ih = [naive.b_xn.grad if g == "n" else getattr(naive, f"b_{g}").grad for g in gates]
-    bias_hh = [naive.b_hn.grad if g == "n" else getattr(naive, f"b_{g}").grad for g in gates]
+    p = naive.params
+    bias_ih = [p["b_xn" if g == "n" else f"b_{g}"].grad for g in gates]
+    bias_hh = [p["b_hn" if g == "n" else f"b_{g}"].grad for g in gates]
     return {
-        "weight_ih_l0": torch.cat([getattr(naive, f"W_x{g}").grad.T for g in gates]),
-        "weight_hh_l0": torch.cat([getattr(naive, f"W_h{g}").grad.T for g in gates]),
+        "weight_ih_l0": torch.cat([p[f"W_x{g}"].grad.T for g in gates]),
+        "weight_hh_l0": torch.cat([p[f"W_h{g}"].grad.T for g in gates]),
         "bias_ih_l0": torch.cat(bias_ih),
         "bias_hh_l0": torch.cat(bias_hh),
     }
@@ -50,7 +51,7 @@ def test_naive_matches_torch_nn_in_float64(cell):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_naive_has_one_matrix_per_gate_and_input(cell):
     naive = NaiveRecurrent(cell, D, H)
-    shapes = {name: tuple(p.shape) for name, p in naive.named_parameters()}
+    shapes = {name: tuple(p.shape) for name, p in naive.params.items()}
     for gate in GATES[cell]:
         assert shapes[f"W_x{gate}"] == (D, H) and shapes[f"W_h{gate}"] == (H, H)
     assert (
