@@ -25,13 +25,16 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from lstm_course.nn.device import pick_device
+
+#: The model ``fit`` trains; its ``loss_fn`` takes the same type.
+Model = TypeVar("Model", bound=nn.Module)
 
 OPTIMIZERS = ("adam", "sgd")
 ON_NONFINITE = ("raise", "stop")
@@ -224,9 +227,9 @@ def clip_and_measure(params: Sequence[Tensor], clip: float | None) -> float:
 
 
 def fit(
-    model: nn.Module,
+    model: Model,
     batch_fn: Callable[[np.random.Generator], tuple[Any, Any]],
-    loss_fn: Callable[[nn.Module, Tensor, Tensor], Tensor],
+    loss_fn: Callable[[Model, Tensor, Tensor], Tensor],
     config: TrainConfig | None = None,
 ) -> History:
     """Train model in place; returns the History. Seeds torch and the batch rng from config.seed.

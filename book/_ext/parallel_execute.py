@@ -17,6 +17,13 @@ not oversubscribe the cores. With ``raise_on_error`` a failing cell stops the bu
 printed; without it the failing notebook is left to myst-nb, which reports it in its usual way. ``BOOK_JOBS``
 unset or 1 changes nothing: myst-nb executes as it always did.
 
+Pages that read the chapters' results (``results_pages`` in the Sphinx config: the appendices) are kept fresh
+here too. The extension sets ``LSTM_COURSE_RESULTS`` to ``_build/results`` before anything executes, so every
+kernel records there (:mod:`lstm_course.results`); whenever Sphinx reads any other page, it reads the results
+pages as well (``env-get-outdated``), and it reads them last (``env-before-read-docs``), after every chapter has
+executed, serially or in the pool. The pool never executes them: they carry ``execution_mode: force`` in their
+``mystnb`` metadata, so myst-nb executes them each time it reads them and never takes them from the cache.
+
 At the end of the build the extension prints each notebook's execution seconds (from myst-nb's execution data,
 so also for a serial build), and the CPU seconds of the kernels it ran, and keeps the seconds in
 ``_build/.execution-seconds.json`` for the next build's order.
@@ -53,6 +60,8 @@ _CPU_SECONDS: dict[str, float] = {}  # this build's kernels, by docname, for the
 _PARALLEL_DONE: list[float] = []  # when this build's parallel execution ended (time.time()), if it ran
 HINTS_FILE = Path(__file__).with_name("execution_seconds.json")
 TIMINGS_NAME = ".execution-seconds.json"  # in the build folder, beside .package-hash
+RESULTS_NAME = "results"  # in the build folder: the chapters' recorded numbers (lstm_course.results)
+RESULTS_VARIABLE = "LSTM_COURSE_RESULTS"
 
 
 class Job(NamedTuple):
@@ -204,6 +213,8 @@ def _pending_jobs(app, env, docnames, cache) -> list[Job]:
             return []  # a temporary folder per notebook: leave it all to myst-nb
         if any(PurePosixPath(Path(path).as_posix()).match(p) for p in doc_config.execution_excludepatterns):
             continue
+        if docname in app.config.results_pages or doc_config.execution_mode != "cache":
+            continue  # myst-nb executes it when it reads it, after the chapters (see read_results_pages_last)
         try:
             cache.match_cache_notebook(notebook)
             continue  # in the cache already: myst-nb will take it from there
@@ -328,7 +339,31 @@ def report_seconds(app, exception) -> None:
     path.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n", encoding="utf8")
 
 
+def set_results_folder(app, config) -> None:
+    """``config-inited``: every kernel of this build records its results in ``_build/results``."""
+    os.environ[RESULTS_VARIABLE] = str(Path(app.outdir).parent.resolve() / RESULTS_NAME)
+
+
+def results_pages_outdated(app, env, added, changed, removed) -> list[str]:
+    """``env-get-outdated``: the results pages, whenever any other page is read (and so may execute)."""
+    pages = [page for page in app.config.results_pages if page in env.found_docs]
+    others = (set(added) | set(changed)) - set(pages)
+    return pages if others else []
+
+
+def read_results_pages_last(app, env, docnames) -> None:
+    """``env-before-read-docs``: the results pages move to the end of the list, after every chapter."""
+    pages = [name for name in docnames if name in app.config.results_pages]
+    for name in pages:
+        docnames.remove(name)
+    docnames.extend(pages)
+
+
 def setup(app):
+    app.add_config_value("results_pages", [], "env")
+    app.connect("config-inited", set_results_folder)
+    app.connect("env-get-outdated", results_pages_outdated)
+    app.connect("env-before-read-docs", read_results_pages_last, priority=100)
     app.connect("env-before-read-docs", execute_in_parallel, priority=900)
     app.connect("build-finished", report_seconds)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -211,7 +211,7 @@ def random_mask(rng: np.random.Generator, B: int, Tq: int, Tk: int, kind: str) -
 
 def call_naming_warnings(
     fn: Callable[..., Any], args: tuple, name: str, on_warning: str,
-    weights_of: Callable[[Any], Any] = lambda result: result, variants: list[Variant] | tuple = (),
+    weights_of: Callable[[Any], Any] = lambda result: result, variants: Sequence[Variant] = (),
 ) -> Any:  # fmt: skip
     """``call_student``; when NumPy warns, the weights the student got anyway (NaN where they came out NaN)
     are held against the known mistakes, so a softmax over the wrong axis or an inverted mask is named rather
@@ -381,9 +381,12 @@ def dot_backward(
 
 def backward_variants(backward: Callable[..., dict], output: str, scaled: bool) -> list[Variant]:
     """Known backward mistakes for ``output``, from ``backward(**knobs)``."""
+
+    def with_mistake(mistake: str) -> np.ndarray:
+        return backward(softmax_mistake=mistake)[output]
+
     variants: list[Variant] = [
-        (text, lambda m=mistake: backward(softmax_mistake=m)[output])
-        for mistake, text in SOFTMAX_BACKWARD_MISTAKES
+        (text, partial(with_mistake, mistake)) for mistake, text in SOFTMAX_BACKWARD_MISTAKES
     ]
     if scaled:
         variants.append(

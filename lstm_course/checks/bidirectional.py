@@ -38,7 +38,7 @@ Step = Callable[[np.ndarray, np.ndarray, dict], np.ndarray]  # (x_t (B, D), h_pr
 
 
 #: The cells the checks run, by their step: which reference cell each step is.
-CELL_OF = {rnn_step: "rnn", gru_step: "gru"}
+CELL_OF: dict[Step, str] = {rnn_step: "rnn", gru_step: "gru"}
 
 
 def expected_direction(

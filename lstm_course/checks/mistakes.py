@@ -272,7 +272,7 @@ def step_backward_mistakes(
     spec: CellSpec, sites: Sequence[TanhSite], output: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
 ) -> list[tuple[str, dict[str, Any]]]:
     """(feedback, knobs) for each known step backward mistake that can show in ``output``."""
-    mistakes = [
+    mistakes: list[tuple[str, dict[str, Any]]] = [
         (message, {"derivatives": {site.y: derivative}})
         for site in sites
         for message, derivative in tanh_derivative_mistakes(site)
@@ -332,10 +332,11 @@ def run_steps(
         inputs = tuple(
             state if keep else start for state, start, keep in zip(states, initial, carry, strict=True)
         )
-        *states, cache = cell.forward(x_t, *inputs, params)
+        *new_states, cache = cell.forward(x_t, *inputs, params)
+        states = tuple(new_states)
         out.append(states[0])
         caches.append(cache)
-    return np.stack(out), tuple(states), caches
+    return np.stack(out), states, caches
 
 
 def sequence_forward_variants(cell: CellSteps, x: np.ndarray, params: dict, initial: tuple) -> list[Variant]:
@@ -385,8 +386,8 @@ def _states_before_each_step(cell: CellSteps, x: np.ndarray, params: dict, initi
     states, before = initial, []
     for x_t in x:
         before.append(states)
-        *states, _ = cell.forward(x_t, *states, params)
-        states = tuple(states)
+        *new_states, _ = cell.forward(x_t, *states, params)
+        states = tuple(new_states)
     return before
 
 

@@ -23,7 +23,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -94,7 +94,7 @@ def reference_attention_step(
     if mistake == "new state as query":
         alpha, context = attend(h_new)
     logits = torch.cat([h_new, context], dim=1) @ p["out_weight"].T + p["out_bias"]  # (B, V)
-    return tuple(value.numpy() for value in (logits, h_new, c_new, alpha))  # type: ignore[return-value]
+    return logits.numpy(), h_new.numpy(), c_new.numpy(), alpha.numpy()
 
 
 STEP_MESSAGES = {
@@ -110,7 +110,18 @@ STEP_MESSAGES = {
 }
 
 
-def random_step_inputs(rng: np.random.Generator) -> tuple[dict, np.ndarray, ...]:
+class StepInputs(NamedTuple):
+    """The arguments of one decoder step, in ``attention_step``'s order."""
+
+    params: dict[str, np.ndarray]  # float64 LSTM, embedding and output weights
+    token: np.ndarray  # (B,) int
+    h: np.ndarray  # (B, H)
+    c: np.ndarray  # (B, H)
+    keys: np.ndarray  # (B, S, H)
+    mask: np.ndarray  # (B, S) bool: True at real source steps
+
+
+def random_step_inputs(rng: np.random.Generator) -> StepInputs:
     """Random float64 parameters and inputs of one step, some sources padded."""
     B, S, H, E, V = int(rng.integers(2, 5)), int(rng.integers(3, 7)), int(rng.integers(3, 6)), 4, 9
     params = {
@@ -127,7 +138,9 @@ def random_step_inputs(rng: np.random.Generator) -> tuple[dict, np.ndarray, ...]
     lengths[-1] = max(1, S - 2)  # at least one padded sequence
     mask = np.arange(S)[None, :] < lengths[:, None]  # (B, S)
     keys = rng.normal(size=(B, S, H)) * mask[:, :, None] * 2  # padded steps' keys are zero, as an LSTM gives
-    return params, rng.integers(0, V, size=B), rng.normal(size=(B, H)), rng.normal(size=(B, H)), keys, mask
+    return StepInputs(
+        params, rng.integers(0, V, size=B), rng.normal(size=(B, H)), rng.normal(size=(B, H)), keys, mask
+    )
 
 
 def check_attention_step(attention_step: Callable[..., Any], seed: int | None = None) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceRegressor
@@ -107,7 +107,7 @@ def run_surnames(
         x = x_train[:, picked]
         return x[: int((x != PAD).sum(axis=0).max())], train.labels[picked]  # trim the all-padding rows
 
-    def loss(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    def loss(model: SequenceRegressor, x: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(_logits(model, x, vocab), y)
 
     start = time.process_time()

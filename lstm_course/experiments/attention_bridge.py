@@ -89,6 +89,13 @@ def multi_head_self_attention(
     return context @ out_proj_weight.T + out_proj_bias, weights.mean(dim=1)
 
 
+def _grad(tensor: Tensor, name: str) -> Tensor:
+    """The gradient a backward left in ``tensor``; ``name`` says which tensor has none."""
+    if tensor.grad is None:
+        raise RuntimeError(f"{name} has no gradient: it took no part in the loss")
+    return tensor.grad
+
+
 def mha_parity(
     seed: int = 0, *, batch: int = 3, steps: int = 6, size: int = 8, heads: int = 2
 ) -> dict[str, float]:
@@ -110,22 +117,26 @@ def mha_parity(
     }
     x_theirs, x_mine = x.clone().requires_grad_(), x.clone().requires_grad_()
     out_theirs, weights_theirs = torch_mha(x_theirs, x_theirs, x_theirs, key_padding_mask=padding)
+    if weights_theirs is None:
+        raise RuntimeError("torch.nn.MultiheadAttention returned no weights (need_weights is on by default)")
     out_mine, weights_mine = multi_head_self_attention(x_mine, **mine, heads=heads, key_padding_mask=padding)
     probe = torch.randn(out_mine.shape, generator=generator, dtype=torch.float64)
     (out_theirs * probe).sum().backward()
     (out_mine * probe).sum().backward()
     theirs = {
-        "in_proj_weight": torch_mha.in_proj_weight.grad,
-        "in_proj_bias": torch_mha.in_proj_bias.grad,
-        "out_proj_weight": torch_mha.out_proj.weight.grad,
-        "out_proj_bias": torch_mha.out_proj.bias.grad,
+        "in_proj_weight": _grad(torch_mha.in_proj_weight, "in_proj_weight"),
+        "in_proj_bias": _grad(torch_mha.in_proj_bias, "in_proj_bias"),
+        "out_proj_weight": _grad(torch_mha.out_proj.weight, "out_proj.weight"),
+        "out_proj_bias": _grad(torch_mha.out_proj.bias, "out_proj.bias"),
     }
     differences = {
         "output": (out_mine - out_theirs).abs().max(),
         "weights": (weights_mine - weights_theirs).abs().max(),
-        "grad x": (x_mine.grad - x_theirs.grad).abs().max(),
+        "grad x": (_grad(x_mine, "x") - _grad(x_theirs, "x")).abs().max(),
     }
-    differences.update({f"grad {name}": (mine[name].grad - theirs[name]).abs().max() for name in mine})
+    differences.update(
+        {f"grad {name}": (_grad(mine[name], name) - theirs[name]).abs().max() for name in mine}
+    )
     return {name: float(value.detach()) for name, value in differences.items()}
 
 

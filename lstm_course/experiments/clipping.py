@@ -54,8 +54,9 @@ def exploding_rnn(hidden_size: int, radius: float, seed: int) -> SequenceRegress
     torch.manual_seed(seed)
     model = SequenceRegressor("rnn", 2, hidden_size, 1)
     with torch.no_grad():
-        w = with_spectral_radius(model.rnn.weight_hh_l0.double().numpy(), radius)
-        model.rnn.weight_hh_l0.copy_(torch.from_numpy(w))
+        weight_hh = model.rnn.get_parameter("weight_hh_l0")  # (H, H)
+        w = with_spectral_radius(weight_hh.double().numpy(), radius)
+        weight_hh.copy_(torch.from_numpy(w))
     return model
 
 
@@ -88,5 +89,9 @@ def first_gradient_norm(config: ClippingConfig = ClippingConfig(), seed: int = 0
     x, y = adding_batch(config.batch_size, config.T, np.random.default_rng(seed))
     with torch_threads(config.threads):
         mse(model, torch.from_numpy(x), torch.from_numpy(y)).backward()
-    squares = [p.grad.double().pow(2).sum() for p in model.parameters()]
+    squares = []
+    for name, parameter in model.named_parameters():
+        if parameter.grad is None:
+            raise RuntimeError(f"first_gradient_norm: {name} got no gradient")
+        squares.append(parameter.grad.double().pow(2).sum())
     return float(torch.stack(squares).sum().sqrt())

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstm_course.experiments.adding import AddingConfig, adding_training, train_adding
+from lstm_course.experiments.implementations import check_implementation
 from lstm_course.train import TrainConfig
 
 
@@ -41,6 +42,10 @@ class ForgetBiasConfig:
     hidden_size: int = 32  # H
     batch_size: int = 128  # sequences per step (at 32, no run solved within 800 steps: measured)
     workers: int = 2  # processes that train runs at the same time (each with one torch thread)
+    implementation: str = "torch"  # "fast" | "plain" | "torch": torch.nn.LSTM trains this shape fastest
+
+    def __post_init__(self) -> None:
+        check_implementation(self.implementation)
 
 
 def forget_bias_training(**changes) -> TrainConfig:
@@ -62,6 +67,7 @@ def _one_run(config: ForgetBiasConfig, training: TrainConfig, bias: float | None
         batch_size=config.batch_size,
         forget_bias=bias,
         threads=1,
+        implementation=config.implementation,
     )
     start = time.perf_counter()
     run = train_adding(adding, replace(training, seed=seed))

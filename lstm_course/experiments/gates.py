@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lstm_course.cellspec import SPECS
+from lstm_course.experiments.implementations import check_implementation, with_implementation
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import SequenceTagger
 from lstm_course.reference import lstm_step_forward
@@ -49,6 +50,13 @@ class GrammarConfig:
     batch_size: int = 32  # stories per step
     max_phrases: int = 4  # phrases between a subject and its verb, at most: longer means longer lags
     threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+    # "fast" | "plain" | "torch". torch.nn's LSTM trains this shape faster (8 against 14 ms a step, one
+    # thread), its RNN does not, and 800 steps of both cost about 20 s either way: the chapter keeps the
+    # models it reads.
+    implementation: str = "fast"
+
+    def __post_init__(self) -> None:
+        check_implementation(self.implementation)
 
 
 def grammar_training(**changes) -> TrainConfig:
@@ -68,7 +76,8 @@ def train_grammar(
     """
     training = grammar_training() if training is None else training
     torch.manual_seed(training.seed)
-    model = SequenceTagger(config.cell, len(VOCAB), config.hidden_size, len(VOCAB), fast=True)
+    model = SequenceTagger(config.cell, len(VOCAB), config.hidden_size, len(VOCAB))
+    with_implementation(model, config.implementation)  # in place
 
     def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         stories = grammar_batch(config.batch_size, rng, max_phrases=config.max_phrases)
@@ -101,9 +110,13 @@ def accuracy_by_lag(
 
 def lstm_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
     """The one-layer LSTM weights of ``model.rnn`` as the reference's float64 parameter dict."""
-    rnn = getattr(model, "rnn", model)
-    gate_rows = SPECS["lstm"].num_gates * rnn.hidden_size  # weight_hh is (4H, H)
-    if getattr(rnn, "num_layers", 1) != 1 or rnn.weight_hh_l0.shape[0] != gate_rows:
+    rnn: torch.nn.Module = getattr(model, "rnn", model)
+    hidden_size = getattr(rnn, "hidden_size", None)
+    weight_hh = getattr(rnn, "weight_hh_l0", None)
+    if not isinstance(hidden_size, int) or not isinstance(weight_hh, torch.Tensor):
+        raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
+    gate_rows = SPECS["lstm"].num_gates * hidden_size  # weight_hh is (4H, H)
+    if getattr(rnn, "num_layers", 1) != 1 or weight_hh.shape[0] != gate_rows:
         raise ValueError("lstm_params needs a model whose .rnn is a one-layer LSTM")
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     return {n: getattr(rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
@@ -174,7 +187,7 @@ def gate_summary(
     Places: "new subject" (the first word of the second and third subjects), "before a scored word" (the step
     whose prediction needs the subject), "other words". Returns {gate: {place: mean value}}.
     """
-    sums = {g: {p: [] for p in PLACES} for g in ("i", "f", "o")}
+    sums: dict[str, dict[str, list[float]]] = {g: {p: [] for p in PLACES} for g in ("i", "f", "o")}
     for _ in range(stories):
         s = story(rng)
         trace = gate_trace(model, s.words)

@@ -111,7 +111,9 @@ def paired_ms_per_step(
     """{name: median ms of one forward and backward pass} on one thread, and "GRU / LSTM": the median of the
     per-round ratios. The layers take turns in every round, so a change in the machine's load between rounds
     slows all of them alike and cancels in the ratio."""
-    input_size = next(iter(layers.values())).input_size
+    input_size = getattr(next(iter(layers.values())), "input_size", None)
+    if not isinstance(input_size, int):
+        raise TypeError("layers must be recurrent layers with an int input_size (torch.nn's or ours)")
     x = torch.randn(T, batch_size, input_size, generator=torch.Generator().manual_seed(seed))
     times: dict[str, list[float]] = {name: [] for name in layers}
     with torch_threads(1):
@@ -328,12 +330,12 @@ def compare(
     a: Sequence[float], b: Sequence[float], labels=("LSTM", "GRU"), lower_is_better=False
 ) -> Comparison:
     """Which of a and b is better, when the gap of the medians exceeds the larger range over seeds."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    gap = float(abs(np.median(a) - np.median(b)))
-    spread = float(max(np.ptp(a), np.ptp(b)))
+    first, second = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    gap = float(abs(np.median(first) - np.median(second)))
+    spread = float(max(np.ptp(first), np.ptp(second)))
     if gap <= spread:
         return Comparison(None, gap, spread)
-    a_better = (np.median(a) < np.median(b)) == lower_is_better
+    a_better = (np.median(first) < np.median(second)) == lower_is_better
     return Comparison(labels[0] if a_better else labels[1], gap, spread)
 
 

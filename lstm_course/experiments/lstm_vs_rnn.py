@@ -71,5 +71,8 @@ def trained_gradient_decay(model: torch.nn.Module, x: np.ndarray, every: int = 1
     """Factor per ``every`` steps of ||dh_T/dx_t|| of a trained one-layer model (its ``.cell`` and ``.rnn``,
     as :class:`~lstm_course.nn.SequenceTagger`) on x (T, D)."""
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    cell = getattr(model, "cell", None)
+    if not isinstance(cell, str):
+        raise TypeError(f"model must name its cell in .cell ('rnn', 'lstm' or 'gru'), got {cell!r}")
     params = {n: getattr(model.rnn, f"{n}_l0").detach().cpu().double().numpy() for n in names}
-    return decay_per(jacobian_norms(model.cell, params, x).input, every=every)
+    return decay_per(jacobian_norms(cell, params, x).input, every=every)

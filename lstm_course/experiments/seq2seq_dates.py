@@ -181,7 +181,7 @@ class LengthRow(NamedTuple):
     low: int
     high: int
     exact: float
-    count: int
+    pairs: int  # how many test pairs fall in the bin
 
 
 def accuracy_by_length(

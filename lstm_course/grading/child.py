@@ -52,7 +52,7 @@ class _StubLoader(importlib.abc.Loader):
                 raise AttributeError(name)
             return lambda *args, **kwargs: print(f"({name} runs in the grader)")
 
-        module.__getattr__ = check_stub  # type: ignore[attr-defined]
+        module.__dict__["__getattr__"] = check_stub  # PEP 562: the module's own __getattr__
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -119,7 +119,7 @@ def install_guard(allowed: list[str], modules: list[str]) -> tuple[AnswerKeyGuar
             raise AttributeError(name)
         raise guard.refuse(f"{ANSWER_KEY}.{name}")
 
-    facade.__getattr__ = refuse_attribute  # type: ignore[attr-defined]
+    facade.__dict__["__getattr__"] = refuse_attribute  # PEP 562: the module's own __getattr__
     sys.modules[ANSWER_KEY] = facade
     lstm_course.reference = facade  # type: ignore[attr-defined]
     if hasattr(lstm_course, "checks"):
@@ -212,8 +212,9 @@ def identities(value: Any, path: tuple = (), found: dict | None = None) -> dict:
     else:
         return found
     for key, item in items:
-        found[(*path, key)] = id(item)
-        identities(item, (*path, key), found)
+        item_path = (*path, key)
+        found[item_path] = id(item)
+        identities(item, item_path, found)
     return found
 
 

@@ -46,7 +46,6 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-import tomllib
 from nbformat import NotebookNode
 
 from lstm_course.checks.harness import CheckCases, Feedback, collect_cases, fresh_seed
@@ -55,10 +54,10 @@ from lstm_course.grading.nbval_plugin import ENV
 from lstm_course.grading.notebooks import is_check_cell
 from lstm_course.grading.report import Row, write_results
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10: the weights are read from JSON files only
-    tomllib = None  # type: ignore[assignment]
+else:  # Python 3.10: the weights are read from JSON files only
+    tomllib = None
 
 from lstm_course.grading.sandbox import (
     Limits,
@@ -149,12 +148,14 @@ def read_weights(exercises_dir: Path, name: str) -> dict[str, dict[str, float]]:
 def load_exercise(exercises_dir: Path, name: str) -> Exercise:
     """Everything the grader needs from one exercise's notebook: checks, check modules, allowed helpers."""
     nb = nbformat.read(exercises_dir / f"{name}.ipynb", as_version=4)
-    check_modules, allowed, modules = {}, [], []
+    check_modules: dict[str, str] = {}
+    allowed: list[str] = []
+    modules: list[str] = []
     for cell in nb.cells:
         if cell.cell_type != "code" or is_check_cell(cell):
             continue
         for node in ast.walk(ast.parse(cell.source)):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lstm_course"):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lstm_course"):
                 names = [alias.name for alias in node.names]
                 if node.module.startswith("lstm_course.checks"):
                     check_modules.update({n: node.module for n in names})
@@ -368,6 +369,7 @@ def start_run(
                 current = int(message["cell"])
                 submission.deadline = min(time.monotonic() + options.cell_timeout, deadline)
             elif message.get("event") == "done" and "error" in message:
+                current = int(message["cell"])
                 error = message["error"]
                 text = f"{error['type']}: {error['message']}".strip().rstrip(":")
                 if error["type"] == "MemoryError":

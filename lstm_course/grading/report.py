@@ -45,8 +45,8 @@ def write_results(rows: list[Row], out: Path, reports: bool = True) -> None:
 def format_table(rows: list[Row], width: int = 72, submission: bool = True) -> str:
     """An aligned text table of the rows, feedback cut to ``width`` characters (``submission``: with that
     column)."""
-    header = ("submission", "exercise", "check", "points", "cases", "result", "feedback")
-    body = [
+    header: tuple[str, ...] = ("submission", "exercise", "check", "points", "cases", "result", "feedback")
+    body: list[tuple[str, ...]] = [
         (
             r.submission,
             r.exercise,

@@ -24,7 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -72,13 +72,14 @@ def exit_text(code: int | None, limits: Limits) -> str:
     if code >= 0:
         return f"exited with status {code} (os._exit or sys.exit outside a cell?)"
     number = -code
-    why = {
+    explanations: dict[int, str] = {
         signal.SIGSEGV: "a segmentation fault",
         signal.SIGKILL: f"killed: out of memory (the limit is {limits.memory / 2**30:g} GiB)?",
         signal.SIGXCPU: f"CPU time limit of {limits.cpu_seconds} s",
         signal.SIGABRT: "aborted",
         signal.SIGBUS: "a bus error",
-    }.get(number, "")
+    }
+    why = explanations.get(number, "")
     return f"killed by {signal_name(number)}" + (f" ({why})" if why else "")
 
 
@@ -221,7 +222,7 @@ class Submission:
         finally:
             self.deadline = float("inf")
 
-    def _start(self, command: list[str]) -> subprocess.Popen:
+    def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
         # the sandbox's own messages (bwrap's, Python's before the driver runs) go to sandbox.txt
         with open(self.workdir / "sandbox.txt", "wb") as errors:
             return subprocess.Popen(
@@ -235,10 +236,18 @@ class Submission:
                 start_new_session=True,
             )
 
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The process's stdin and stdout (``_start`` opens both as pipes)."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        if stdin is None or stdout is None:
+            raise TypeError("Submission.process has no stdin or stdout pipe: start it with subprocess.PIPE")
+        return stdin, stdout
+
     def send(self, message: dict) -> None:
+        stdin, _ = self._pipes()
         try:
-            self.process.stdin.write(protocol.dumps(message))  # type: ignore[union-attr]
-            self.process.stdin.flush()  # type: ignore[union-attr]
+            stdin.write(protocol.dumps(message))
+            stdin.flush()
         except (BrokenPipeError, OSError):
             raise SubmissionCrashed(self.crash_text()) from None
 
@@ -255,7 +264,7 @@ class Submission:
             self.answer_key_reads.append(str(message.get("path", "?"))[:300])
 
     def _receive_line(self) -> dict:
-        stdout = self.process.stdout
+        _, stdout = self._pipes()
         while b"\n" not in self.buffer:
             left = self.deadline - time.monotonic()
             if left <= 0:
@@ -264,7 +273,7 @@ class Submission:
             ready, _, _ = select.select([stdout], [], [], min(left, 1.0))
             if not ready:
                 continue
-            chunk = os.read(stdout.fileno(), 1 << 20)  # type: ignore[union-attr]
+            chunk = os.read(stdout.fileno(), 1 << 20)
             if not chunk:
                 raise SubmissionCrashed(self.crash_text())
             self.buffer += chunk
@@ -315,16 +324,16 @@ class Submission:
         self._close_pipes()
 
     def _close_pipes(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in self._pipes():
             try:
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
             except OSError:
                 pass
 
     def close(self) -> None:
         """End the session: the driver leaves at the end of its input; kill it if it does not."""
         try:
-            self.process.stdin.close()  # type: ignore[union-attr]
+            self._pipes()[0].close()
         except OSError:
             pass
         try:

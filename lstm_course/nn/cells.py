@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -269,7 +269,15 @@ def packed_state(states: tuple[Tensor, ...]):
     return states[0] if len(states) == 1 else states
 
 
-CELL_MODULES: dict[str, type[_CellBase]] = {module.cell: module for module in (RNNCell, LSTMCell, GRUCell)}
+class CellClass(Protocol):
+    """What the registry holds: a cell class, called as torch.nn's RNNCell, LSTMCell and GRUCell are."""
+
+    cell: str
+
+    def __call__(self, input_size: int, hidden_size: int, bias: bool = ...) -> _CellBase: ...
+
+
+CELL_MODULES: dict[str, CellClass] = {module.cell: module for module in (RNNCell, LSTMCell, GRUCell)}
 
 
 def torch_cell(mode: object) -> TorchCell:

@@ -2,8 +2,10 @@
 
 Three things make it fast, each mirroring the NumPy reference's forward/backward pair:
 
-1. The input projection W_ih x_t + b of many steps is one big matmul (for the LSTM per cache-sized chunk of
-   steps, for the GRU and RNN all T at once); only the recurrent matmul h_{t-1} @ W_hh^T runs per step.
+1. One matmul per step, of the row [x_t, h_{t-1}] with [W_ih, W_hh]^T (the GRU's with its block weights,
+   ``gru_block_weights``), and one for [dx_t, dh_{t-1}] in the backward. At the book's small inputs (D = 2 to
+   16) a separate projection of all x at once is a K = 2 GEMM (and dx an N = 2 one) that costs more than
+   the steps' own matmuls; the row stays in cache.
 2. Every gate is fused into one (B, G*H) block, updated in place (sigmoid_, tanh_, addcmul_) in preallocated
    buffers, so each step launches a handful of kernels and allocates almost nothing.
 3. A ``torch.autograd.Function`` per cell runs BPTT by hand: autograd records ONE node per layer and direction
@@ -33,60 +35,29 @@ def refuse_double_backward(layer: str) -> None:
         )
 
 
-def input_projection(x: Tensor, w_ih: Tensor, bias: Tensor | None, out: Tensor | None = None) -> Tensor:
-    """W_ih x_t + bias for all steps at once: x (T, B, D) -> (T, B, G*H), a fresh buffer to overwrite
-    (or written into ``out``, contiguous (T, B, G*H))."""
-    T, B, D = x.shape
-    x_rows = x.reshape(T * B, D)  # (T*B, D): one row per step and sequence
-    out_rows = None if out is None else out.view(T * B, -1)  # (T*B, G*H)
-    if bias is None:
-        projected = torch.mm(x_rows, w_ih.t(), out=out_rows)
-    else:
-        projected = torch.addmm(bias, x_rows, w_ih.t(), out=out_rows)
-    return projected.view(T, B, -1)
-
-
-def weight_grads(dpre: Tensor, inputs: Tensor) -> Tensor:
-    """Sum over t and b of dpre_t^T inputs_t: dpre (T, B, M), inputs (T, B, N) -> (M, N), one matmul."""
-    T, B, M = dpre.shape
-    return torch.mm(dpre.reshape(T * B, M).t(), inputs.reshape(T * B, -1))
-
-
-def input_grad(dpre: Tensor, w_ih: Tensor) -> Tensor:
-    """dx_t = dpre_t @ W_ih for every step at once: dpre (T, B, G*H) -> dx (T, B, D)."""
-    T, B, M = dpre.shape
-    return torch.mm(dpre.reshape(T * B, M), w_ih).view(T, B, -1)
-
-
-def tanh_from_sigmoid_of_double_(sigmoid_of_double: Tensor) -> Tensor:
-    """tanh(a) = 2 sigma(2a) - 1, in place, from sigma(2a).
+def tanh_from_sigmoid_of_double(sigmoid_of_double: Tensor, minus_ones: Tensor, out: Tensor) -> Tensor:
+    """tanh(a) = 2 sigma(2a) - 1 written into ``out`` in one op, as -1 + 2 sigma(2a) (minus_ones: a block of
+    -1 the shape of out).
 
     The LSTM forward applies sigma to its whole (B, 4H) gate block at once; the g rows of its weights and
     bias are doubled beforehand (``gate_scale``), so that block holds sigma(2 a_g) for g, and this finishes
-    tanh(a_g) without a second pass over the other gates.
+    tanh(a_g) without a second pass over the other gates. Two ops (2 s - 1 in place) cost twice as much: a
+    small block's cost is the op's overhead.
     """
-    return sigmoid_of_double.mul_(2).sub_(1)
+    return torch.add(minus_ones, sigmoid_of_double, alpha=2, out=out)
 
 
-def tanh_(a: Tensor, out: Tensor | None = None) -> Tensor:
-    """tanh(a) as 2 sigma(2a) - 1, in place (or into ``out``, leaving a as it is).
+def step_views(block: Tensor, parts: int) -> list[tuple[Tensor, ...]]:
+    """block (n, B, parts*H) -> for each of its n steps, the ``parts`` (B, H) views of that step's gate block.
 
-    The same function, and on the CPU several times faster than torch.tanh (measured 42 us against 6 us for a
-    (64, 128) float32 block).
+    Made once outside the time loop: a view costs a dispatcher call, and the loop would otherwise make
+    several per step.
     """
-    return tanh_from_sigmoid_of_double_(torch.mul(a, 2, out=a if out is None else out).sigmoid_())
-
-
-def keep_padded(new: Tensor, old: Tensor, real: Tensor | None, out: Tensor) -> None:
-    """out = new where ``real`` (a real step), old on padding; real (B, 1) bool or None."""
-    if real is None:
-        out.copy_(new)
-    else:
-        torch.where(real, new, old, out=out)
+    return list(zip(*(part.unbind(0) for part in block.chunk(parts, dim=-1)), strict=True))
 
 
 def gate_scale(w: Tensor, H: int) -> Tensor:
-    """w (4H, ...) with the g rows doubled, for ``tanh_from_sigmoid_of_double_``. Doubling is exact in
+    """w (4H, ...) with the g rows doubled, for ``tanh_from_sigmoid_of_double``. Doubling is exact in
     floating point, so results are unchanged."""
     w = w.clone()
     w[2 * H : 3 * H] *= 2
@@ -119,30 +90,28 @@ class StepMask(NamedTuple):
 
 def _lstm_step_backward_inplace(
     dgates: Tensor,
+    difgo: tuple[Tensor, ...],
     gates: Tensor,
+    ifgo: tuple[Tensor, ...],
     *,
     tanh_c: Tensor,
     c_prev: Tensor,
     dh: Tensor,
     dc: Tensor,
-    w_hh: Tensor,
     buffers: StepBuffers,
     step_mask: StepMask | None,
-    dout_prev: Tensor | None,
-    dh_prev: Tensor,
-) -> Tensor:
+) -> None:
     """One LSTM step backward, the reference's ``lstm_step_backward`` written into preallocated buffers.
 
-    Fills dgates (B, 4H) with dL/da for the pre-activations of i, f, g, o; turns dc (B, H) into dL/dc_{t-1}
-    in place; writes dL/dh_{t-1} (B, H) into dh_prev (plus dout_prev, the gradient of out_{t-1} = h_{t-1},
-    when given) and returns it.
+    Fills dgates (B, 4H) with dL/da for the pre-activations of i, f, g, o, and turns dc (B, H) into
+    dL/dc_{t-1} in place; the caller gets dL/dx_t and dL/dh_{t-1} from dgates with one matmul.
 
-    gates (B, 4H): the activated i, f, g, o of this step; tanh_c (B, H): tanh(c_t); c_prev (B, H): c_{t-1};
-    dh (B, H): dL/dh_t; dc (B, H): dL/dc_t from later steps; step_mask: None without padding.
+    gates (B, 4H): the activated i, f, g, o of this step, ifgo its four (B, H) views, difgo those of dgates;
+    tanh_c (B, H): tanh(c_t); c_prev (B, H): c_{t-1}; dh (B, H): dL/dh_t; dc (B, H): dL/dc_t from later
+    steps; step_mask: None without padding.
     """
-    H = dh.shape[-1]
-    i, f, g, o = gates.chunk(4, dim=1)  # each (B, H)
-    di, df, dg, do = dgates.chunk(4, dim=1)  # views: filling them fills dgates
+    i, f, g, o = ifgo  # each (B, H)
+    di, df, dg, do = difgo  # views: filling them fills dgates
     dh_to_dc = buffers.dh_to_dc
     # first the local derivatives, over the whole (B, 4H) block while it is in cache, then g's block:
     # i = sigma(a_i), f = sigma(a_f), o = sigma(a_o): sigma' = sigma (1 - sigma) = sigma - sigma^2
@@ -153,30 +122,26 @@ def _lstm_step_backward_inplace(
         dh_to_dc.mul_(step_mask.weight)  # a padded step's dh does not reach c
     dc.addcmul_(dh, dh_to_dc)  # dc += dh * o * (1 - tanh_c^2), by h = o * tanh(c)
     do.mul_(tanh_c).mul_(dh)  # do = dh * tanh_c * sigma'(a_o), by h = o * tanh(c)
-    di.mul_(g)  # di = dc * g * sigma'(a_i), by c = f * c_prev + i * g
-    df.mul_(c_prev)  # df = dc * c_prev * sigma'(a_f), by c = f * c_prev + i * g
-    dg.mul_(i)  # dg = dc * i * tanh'(a_g), by c = f * c_prev + i * g
-    dgates[:, : 3 * H].view(-1, 3, H).mul_(dc.unsqueeze(1))  # the dc * of di, df, dg in one op
+    # (one broadcast op over the (B, 3, H) view of di, df, dg for dc costs more than these three: measured
+    # 18 us against 3 x 3 us at B = H = 32)
+    di.mul_(g).mul_(dc)  # di = dc * g * sigma'(a_i), by c = f * c_prev + i * g
+    df.mul_(c_prev).mul_(dc)  # df = dc * c_prev * sigma'(a_f), by c = f * c_prev + i * g
+    dg.mul_(i).mul_(dc)  # dg = dc * i * tanh'(a_g), by c = f * c_prev + i * g
     if step_mask is None:
         dc.mul_(f)  # dc_prev = dc * f, by c = f * c_prev + i * g
     else:
         dgates.mul_(step_mask.weight)  # a padded step has no gate gradient ...
         dc.mul_(torch.where(step_mask.real, f, 1.0))  # ... and passes dL/dc straight through
-    # dh_prev = da @ W_hh (a = ... + h_prev W_hh^T), plus out_{t-1} = h_{t-1}'s own gradient
-    if dout_prev is None:
-        torch.mm(dgates, w_hh, out=dh_prev)
-    else:
-        torch.addmm(dout_prev, dgates, w_hh, out=dh_prev)
-    if step_mask is not None:
-        dh_prev.addcmul_(dh, 1 - step_mask.weight)  # a padded step passes dL/dh straight through
-    return dh_prev
 
 
 class LSTMFunction(torch.autograd.Function):
     """LSTM layer, one direction: (x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T, c_T).
 
     The equations of ``cells.lstm_step``, with the g rows of the weights doubled (``gate_scale``) so one
-    sigmoid over the (B, 4H) block gives every gate.
+    sigmoid over the (B, 4H) block gives every gate. Each step is ONE matmul over the row [x_t, h_{t-1}]
+    against [W_ih, W_hh] (forward) and one for [dx_t, dh_{t-1}] (backward): at the book's small shapes
+    (D = 2) a separate projection of all x at once costs more than the step's own matmul (its K = 2 or
+    N = 2 GEMM runs far below the machine's speed), and the rows stay in cache.
     """
 
     @staticmethod
@@ -184,14 +149,13 @@ class LSTMFunction(torch.autograd.Function):
         T, B, D = x.shape
         H = h0.shape[-1]
         bias = None if b_ih is None else gate_scale(b_ih + b_hh, H)  # (4H,), g doubled
-        w_ih_scaled = gate_scale(w_ih, H)  # (4H, D), g doubled
-        w_hh_scaled_t = gate_scale(w_hh, H).t()  # (H, 4H), g doubled
-        # the gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps, step t
-        # in gate_chunks[t // chunk_len]: the allocator reuses such blocks, while one (T, B, 4H) block would
-        # be fresh memory (page faults) on every call
+        w_scaled_t = gate_scale(torch.cat([w_ih, w_hh], dim=1), H).t()  # (D + H, 4H), g doubled
+        # the gates i f g o (first their pre-activations, g doubled) in cache-sized chunks of steps: the
+        # allocator reuses such blocks, while one (T, B, 4H) block would be fresh memory (page faults) on
+        # every call, and the backward's weight gradients read each chunk while it is in cache
         chunk_len = chunk_steps(T, B, H)
         gate_chunks = [x.new_empty(min(chunk_len, T - start), B, 4 * H) for start in range(0, T, chunk_len)]
-        # row t of xh is [x_t, h_{t-1}]: the backward gets dW_ih and dW_hh from one matmul over it
+        # row t of xh is [x_t, h_{t-1}]: a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b, one matmul per step
         xh = x.new_empty(T + 1, B, D + H)
         xh[:T, :, :D] = x
         xh[T, :, :D] = 0
@@ -201,22 +165,28 @@ class LSTMFunction(torch.autograd.Function):
         hs[0], cs[0] = h0, c0
         # without padding the new states go straight into hs, cs; with it, into buffers blended below
         h_new, c_new = (hs[1:], cs[1:]) if mask is None else (x.new_empty(T, B, H), x.new_empty(T, B, H))
+        minus_ones = x.new_full((B, H), -1.0)
+        # every per-step view made once here, not in the loop (each view is a dispatcher call)
+        gates_steps = [gates for chunk in gate_chunks for gates in chunk.unbind(0)]  # T of (B, 4H)
+        ifgo_steps = [ifgo for chunk in gate_chunks for ifgo in step_views(chunk, 4)]  # T of 4 (B, H)
+        xh_steps, h_steps, c_steps = xh.unbind(0), hs.unbind(0), cs.unbind(0)
+        h_new_steps, c_new_steps, tanh_c_steps = h_new.unbind(0), c_new.unbind(0), tanh_c.unbind(0)
         for t in range(T):
-            chunk = gate_chunks[t // chunk_len]
-            if t % chunk_len == 0:  # W_ih x for the chunk's steps in one matmul, so it is still in cache
-                input_projection(x[t : t + len(chunk)], w_ih_scaled, None, out=chunk)
-            gates = chunk[t % chunk_len].addmm_(hs[t], w_hh_scaled_t)  # (B, 4H): W_ih x_t + W_hh h_{t-1}
-            if bias is not None:  # added here, in cache: a broadcast into the chunk costs a pass over memory
-                gates.add_(bias)
+            gates = gates_steps[t]  # (B, 4H)
+            if bias is None:
+                torch.mm(xh_steps[t], w_scaled_t, out=gates)  # a = W_ih x_t + W_hh h_{t-1}
+            else:
+                torch.addmm(bias, xh_steps[t], w_scaled_t, out=gates)  # a = W_ih x_t + W_hh h_{t-1} + b
             gates.sigmoid_()  # i, f, o = sigma(a); sigma(2 a_g) in g's block
-            i, f, g, o = gates.chunk(4, dim=1)  # each (B, H)
-            tanh_from_sigmoid_of_double_(g)  # g = tanh(a_g)
-            torch.mul(f, cs[t], out=c_new[t]).addcmul_(i, g)  # c = f * c_prev + i * g
-            tanh_(c_new[t], out=tanh_c[t])
-            torch.mul(o, tanh_c[t], out=h_new[t])  # h = o * tanh(c)
+            i, f, g, o = ifgo_steps[t]  # each (B, H)
+            tanh_from_sigmoid_of_double(g, minus_ones, out=g)  # g = tanh(a_g)
+            c = torch.mul(f, c_steps[t], out=c_new_steps[t]).addcmul_(i, g)  # c = f * c_prev + i * g
+            tanh_c_t = tanh_c_steps[t]
+            tanh_from_sigmoid_of_double(torch.mul(c, 2, out=tanh_c_t).sigmoid_(), minus_ones, out=tanh_c_t)
+            torch.mul(o, tanh_c_t, out=h_new_steps[t])  # h = o * tanh(c)
             if mask is not None:  # a padded step keeps the old state
-                torch.where(mask[t], c_new[t], cs[t], out=cs[t + 1])
-                torch.where(mask[t], h_new[t], hs[t], out=hs[t + 1])
+                torch.where(mask[t], c, c_steps[t], out=c_steps[t + 1])
+                torch.where(mask[t], h_new_steps[t], h_steps[t], out=h_steps[t + 1])
         ctx.save_for_backward(xh, w_ih, w_hh, cs, tanh_c, mask, *gate_chunks)
         ctx.has_bias = b_ih is not None
         # the outputs are fresh contiguous tensors (the caller may edit them in place); padding outputs zeros
@@ -230,174 +200,258 @@ class LSTMFunction(torch.autograd.Function):
         xh, w_ih, w_hh, cs, tanh_c, mask, *gate_chunks = ctx.saved_tensors
         T, B, H = tanh_c.shape
         D = xh.shape[-1] - H
-        x = xh[:, :, :D]  # (T + 1, B, D): x_t, and a zero row after the last step
-        mask_weight = None if mask is None else mask.to(x.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
         if mask_weight is not None:
             dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
+        w = torch.cat([w_ih, w_hh], dim=1)  # (4H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}]: [dx_t, dh_{t-1}] = da_t [W_ih, W_hh], by a = [x_t, h_{t-1}] W^T
+        # + b, one matmul per step added onto dL/dout_{t-1} (out_{t-1} = h_{t-1}), filled in beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
         # BPTT runs over the forward's chunks of steps; each chunk's gate gradients feed the weight-gradient
         # matmuls while they are still in cache, and one (chunk_len, B, 4H) buffer is reused for all
         chunk_len = chunk_steps(T, B, H)
-        dgates_buffer = x.new_empty(chunk_len, B, 4 * H)  # dL/da of i, f, g, o
-        buffers = StepBuffers(ones=x.new_ones(B, H), dh_to_dc=x.new_empty(B, H))
-        dh_prev = x.new_empty(B, H)  # receives dL/dh_{t-1}; swapped with dh every step
-        dx = x.new_empty(T, B, D) if ctx.needs_input_grad[0] else None
-        dw_ih_hh = x.new_zeros(4 * H, D + H)  # [dW_ih, dW_hh], side by side as xh's rows are
-        db = x.new_zeros(4 * H) if ctx.has_bias else None
+        dgates_buffer = xh.new_empty(chunk_len, B, 4 * H)  # dL/da of i, f, g, o
+        dgates_steps, difgo_steps = dgates_buffer.unbind(0), step_views(dgates_buffer, 4)
+        buffers = StepBuffers(ones=xh.new_ones(B, H), dh_to_dc=xh.new_empty(B, H))
+        dw_ih_hh = xh.new_zeros(4 * H, D + H)  # [dW_ih, dW_hh], side by side as xh's rows are
+        db = xh.new_zeros(4 * H) if ctx.has_bias else None
         dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         dc = dc_T.clone()  # dL/dc_t
+        c_steps, tanh_c_steps = cs.unbind(0), tanh_c.unbind(0)
         for start in reversed(range(0, T, chunk_len)):  # the chunk of steps start <= t < stop, last first
             stop = min(start + chunk_len, T)
-            dgates = dgates_buffer[: stop - start]  # (stop - start, B, 4H)
-            gates = gate_chunks[start // chunk_len]
+            gates_chunk = gate_chunks[start // chunk_len]
+            gates_steps, ifgo_steps = gates_chunk.unbind(0), step_views(gates_chunk, 4)
             for t in reversed(range(start, stop)):
-                step_mask = None if mask is None else StepMask(mask[t], mask_weight[t])
-                # dL/dh_{t-1} becomes the next step's dh, and the old dh's buffer receives the one after
-                dh_prev_filled = _lstm_step_backward_inplace(
-                    dgates[t - start],
-                    gates[t - start],
-                    tanh_c=tanh_c[t],
-                    c_prev=cs[t],
+                step = t - start
+                _lstm_step_backward_inplace(
+                    dgates_steps[step],
+                    difgo_steps[step],
+                    gates_steps[step],
+                    ifgo_steps[step],
+                    tanh_c=tanh_c_steps[t],
+                    c_prev=c_steps[t],
                     dh=dh,
                     dc=dc,
-                    w_hh=w_hh,
                     buffers=buffers,
-                    step_mask=step_mask,
-                    dout_prev=dout[t - 1] if t > 0 else None,
-                    dh_prev=dh_prev,
+                    step_mask=None if mask is None else StepMask(mask[t], mask_weight[t]),
                 )
-                dh, dh_prev = dh_prev_filled, dh
-            dgate_rows = dgates.view(-1, 4 * H)  # ((stop - start) B, 4H)
+                # [dx_t, dh_{t-1}] += da_t [W_ih, W_hh]: dh_{t-1} already holds dL/dout_{t-1}
+                dxh_steps[t].addmm_(dgates_steps[step], w)
+                dh_prev = dh_prev_steps[t]
+                if mask is not None:
+                    dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
+                dh = dh_prev
+            dgate_rows = dgates_buffer[: stop - start].view(-1, 4 * H)  # ((stop - start) B, 4H)
             # [dW_ih, dW_hh] += sum_t da_t^T [x_t, h_{t-1}], by a = x W_ih^T + h_prev W_hh^T + ...
             dw_ih_hh.addmm_(dgate_rows.t(), xh[start:stop].view(-1, D + H))
             if db is not None:
                 db.add_(dgate_rows.sum(dim=0))  # db = sum_t sum_b da_t, by a = ... + b_ih + b_hh
-            if dx is not None:
-                # dx_t = da_t @ W_ih, by a = x W_ih^T + ...
-                torch.mm(dgate_rows, w_ih, out=dx[start:stop].view(-1, D))
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
         dw_ih, dw_hh = dw_ih_hh[:, :D].contiguous(), dw_ih_hh[:, D:].contiguous()
-        return dx, dh, dc, dw_ih, dw_hh, db, db, None
+        return dx, dh.contiguous(), dc, dw_ih, dw_hh, db, db, None
+
+
+def gru_block_weights(w_ih: Tensor, w_hh: Tensor) -> Tensor:
+    """The GRU's weights as one (4H, D + H) matrix over the row [x_t, h_{t-1}]: its four row blocks give
+    a_r, a_z, W_in x_t and W_hn h_{t-1} (the reset gate scales the last one alone, so n's two halves stay
+    apart):
+
+        [[W_ir, W_hr],
+         [W_iz, W_hz],
+         [W_in,    0],
+         [   0, W_hn]]
+    """
+    H, D = w_hh.shape[-1], w_ih.shape[-1]
+    w = w_ih.new_zeros(4 * H, D + H)
+    w[: 3 * H, :D] = w_ih
+    w[: 2 * H, D:] = w_hh[: 2 * H]
+    w[3 * H :, D:] = w_hh[2 * H :]
+    return w
 
 
 class GRUFunction(torch.autograd.Function):
-    """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T)."""
+    """GRU layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask) -> (out (T, B, H), h_T).
+
+    Each step is one matmul of the row [x_t, h_{t-1}] with ``gru_block_weights`` (forward) and one for
+    [dx_t, dh_{t-1}] (backward), into preallocated per-sequence buffers.
+    """
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask):
-        T, B, _ = x.shape
+        T, B, D = x.shape
         H = h0.shape[-1]
-        gates = input_projection(x, w_ih, b_ih)  # (T, B, 3H): W_ih x + b_ih, overwritten with r, z, n
-        hn = x.new_empty(T, B, H)  # W_hn h_{t-1} + b_hn, what the reset gate scales
-        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}
-        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
+        w_t = gru_block_weights(w_ih, w_hh).t()  # (D + H, 4H)
+        bias = None  # (4H,): b_ir + b_hr, b_iz + b_hz, b_in, b_hn
+        if b_ih is not None:
+            bias = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :], b_hh[2 * H :]])
+        # row t of xh is [x_t, h_{t-1}]
+        xh = x.new_empty(T + 1, B, D + H)
+        xh[:T, :, :D] = x
+        xh[T, :, :D] = 0
+        hs = xh[:, :, D:]  # (T + 1, B, H): hs[t] = h_{t-1}
         hs[0] = h0
-        w_hh_t = w_hh.t()
-        h_new = x.new_empty(B, H)
+        # per step [a_r, a_z, W_in x + b_in, W_hn h + b_hn], overwritten with r, z, n, W_hn h + b_hn
+        gates = x.new_empty(T, B, 4 * H)
+        h_new = hs[1:] if mask is None else x.new_empty(T, B, H)  # with padding, blended into hs below
+        xh_steps, h_steps, h_new_steps = xh.unbind(0), hs.unbind(0), h_new.unbind(0)
+        gates_steps, rz_steps = gates.unbind(0), gates[:, :, : 2 * H].unbind(0)
+        parts_steps = step_views(gates, 4)
         for t in range(T):
-            # W_hh h_{t-1} + b_hh: (B, 3H)
-            h_proj = torch.mm(hs[t], w_hh_t) if b_hh is None else torch.addmm(b_hh, hs[t], w_hh_t)
-            gates_t = gates[t]  # (B, 3H)
-            gates_t[:, : 2 * H].add_(h_proj[:, : 2 * H]).sigmoid_()  # r, z = sigma(W_i x + b_i + W_h h + b_h)
-            r, z, n = gates_t.chunk(3, dim=1)  # each (B, H)
-            hn[t] = h_proj[:, 2 * H :]
-            tanh_(n.addcmul_(r, hn[t]))  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-            torch.sub(hs[t], n, out=h_new).mul_(z).add_(n)  # h = (1 - z) n + z h_prev = n + z (h_prev - n)
-            real = None if mask is None else mask[t]  # (B, 1) bool
-            keep_padded(h_new, hs[t], real, hs[t + 1])
-            if mask is not None:
-                torch.mul(h_new, real, out=out[t])
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hn, hs, mask)
+            if bias is None:
+                torch.mm(xh_steps[t], w_t, out=gates_steps[t])
+            else:
+                torch.addmm(bias, xh_steps[t], w_t, out=gates_steps[t])
+            rz_steps[t].sigmoid_()  # r, z = sigma(W_i x + b_i + W_h h + b_h)
+            r, z, n, hn = parts_steps[t]  # each (B, H)
+            torch.tanh(n.addcmul_(r, hn), out=n)  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+            torch.lerp(n, h_steps[t], z, out=h_new_steps[t])  # h = (1 - z) n + z h_prev
+            if mask is not None:  # a padded step keeps the old state
+                torch.where(mask[t], h_new_steps[t], h_steps[t], out=h_steps[t + 1])
+        ctx.save_for_backward(xh, w_ih, w_hh, gates, mask)
         ctx.has_bias = b_ih is not None
-        out = hs[1:].clone() if out is None else out
-        return out, hs[T].clone()
+        contiguous = torch.contiguous_format
+        out = hs[1:].clone(memory_format=contiguous) if mask is None else h_new.mul_(mask)  # padding: zeros
+        return out, hs[T].clone(memory_format=contiguous)
 
     @staticmethod
     def backward(ctx, dout, dh_T):
         refuse_double_backward("GRU")
-        x, w_ih, w_hh, gates, hn, hs, mask = ctx.saved_tensors
-        T = x.shape[0]
-        dx_pre = torch.empty_like(gates)  # dL/d(W_ih x + b_ih) for r, z, n
-        dh_pre = torch.empty_like(gates)  # dL/d(W_hh h + b_hh) for r, z, n
-        dh = dh_T.clone()
+        xh, w_ih, w_hh, gates, mask = ctx.saved_tensors
+        T, B, H = gates.shape[0], gates.shape[1], gates.shape[2] // 4
+        D = xh.shape[-1] - H
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        if mask_weight is not None:
+            dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
+        w = gru_block_weights(w_ih, w_hh)  # (4H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}], filled with dL/dout_{t-1} (out_{t-1} = h_{t-1}) beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dgates = xh.new_empty(T, B, 4 * H)  # dL/d of [a_r, a_z, W_in x + b_in, W_hn h + b_hn]
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
+        dgates_steps, rz_steps = dgates.unbind(0), gates[:, :, : 2 * H].unbind(0)
+        drz_steps = dgates[:, :, : 2 * H].unbind(0)
+        parts_steps, dparts_steps, h_steps = (
+            step_views(gates, 4),
+            step_views(dgates, 4),
+            xh[:, :, D:].unbind(0),
+        )
+        ones, dn, h_minus_n = xh.new_ones(B, H), xh.new_empty(B, H), xh.new_empty(B, H)
+        dh_real = xh.new_empty(B, H)  # dL/dh_t, zero on a padded step
+        dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         for t in reversed(range(T)):
-            r, z, n = gates[t].chunk(3, dim=1)
-            dxr, dxz, dxn = dx_pre[t].chunk(3, dim=1)
-            dhr, dhz, dhn = dh_pre[t].chunk(3, dim=1)
-            dh_new = dh + dout[t]  # dL/dh_t: from step t+1 and from the output out_t
+            r, z, n, hn = parts_steps[t]
+            dr, dz, dn_x, dn_h = dparts_steps[t]  # views: filling them fills dgates[t]
+            dh_prev = dh_prev_steps[t]
+            dh_step = dh if mask is None else torch.mul(dh, mask_weight[t], out=dh_real)
+            dh_prev.addcmul_(dh_step, z)  # dh_prev += dh * z, by h = (1 - z) n + z h_prev
+            torch.addcmul(dh_step, dh_step, z, value=-1, out=dn)  # dn = dh (1 - z), by h = (1 - z) n + ...
+            # W_in x + b_in enters n's tanh directly: dn_pre = dn (1 - n^2), by n = tanh(...)
+            torch.addcmul(ones, n, n, value=-1, out=dn_x).mul_(dn)
+            # W_hn h + b_hn enters scaled: by n = tanh(... + r * (W_hn h + b_hn))
+            torch.mul(dn_x, r, out=dn_h)
+            # sigma' = s - s^2, for r and z at once
+            torch.addcmul(rz_steps[t], rz_steps[t], rz_steps[t], value=-1, out=drz_steps[t])
+            dr.mul_(hn).mul_(dn_x)  # dr_pre = dn_pre (W_hn h + b_hn) sigma'(a_r)
+            # dz_pre = dh (h_prev - n) sigma'(a_z)
+            dz.mul_(torch.sub(h_steps[t], n, out=h_minus_n)).mul_(dh_step)
+            # [dx_t, dh_{t-1}] += dgates_t W, by [a_r, a_z, W_in x, W_hn h] = [x_t, h_{t-1}] W^T
+            dxh_steps[t].addmm_(dgates_steps[t], w)
             if mask is not None:
-                real = mask[t].to(x.dtype)  # (B, 1): 1 on a real step, 0 on padding
-                dh_new.mul_(real)
-            h_prev = hs[t]
-            torch.mul(dh_new, 1 - z, out=dxn).mul_(1 - n * n)  # h = (1-z) n + z h_prev; tanh' = 1 - n^2
-            torch.mul(dxn, r, out=dhn)  # n's pre-activation has r * (W_hn h + b_hn)
-            torch.mul(dxn, hn[t], out=dxr).mul_(r * (1 - r))  # d/dr = W_hn h + b_hn, sigma' = r(1-r)
-            torch.mul(dh_new, h_prev - n, out=dxz).mul_(z * (1 - z))  # d/dz = h_prev - n
-            dhr.copy_(dxr)
-            dhz.copy_(dxz)
-            dh_prev = torch.addmm(dh_new * z, dh_pre[t], w_hh)  # direct path z * dh plus dh_pre @ W_hh
-            if mask is not None:
-                dh_prev.addcmul_(dh, 1 - real)  # a padded step passes dL/dh straight through
+                dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
-        dx = input_grad(dx_pre, w_ih) if ctx.needs_input_grad[0] else None
-        dw_ih = weight_grads(dx_pre, x)
-        dw_hh = weight_grads(dh_pre, hs[:-1])
-        has_bias = ctx.has_bias
-        db_ih = dx_pre.sum(dim=(0, 1)) if has_bias else None
-        db_hh = dh_pre.sum(dim=(0, 1)) if has_bias else None
-        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
+        # (4H, D + H): sum_t dg^T xh
+        dw = torch.mm(dgates.view(T * B, 4 * H).t(), xh[:T].reshape(T * B, D + H))
+        dw_ih = dw[: 3 * H, :D].contiguous()  # the x columns of r, z and W_in x
+        dw_hh = torch.cat([dw[: 2 * H, D:], dw[3 * H :, D:]])  # the h columns of r, z and W_hn h
+        db_ih = db_hh = None
+        if ctx.has_bias:
+            db = dgates.sum(dim=(0, 1))  # (4H,)
+            db_ih, db_hh = db[: 3 * H], torch.cat([db[: 2 * H], db[3 * H :]])
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
+        return dx, dh.contiguous(), dw_ih, dw_hh, db_ih, db_hh, None
 
 
 class RNNFunction(torch.autograd.Function):
     """Elman RNN layer, one direction: (x, h0, W_ih, W_hh, b_ih, b_hh, mask, nonlinearity) -> (out (T, B, H),
-    h_T); nonlinearity is "tanh" or "relu"."""
+    h_T); nonlinearity is "tanh" or "relu". Each step is one matmul of the row [x_t, h_{t-1}] with
+    [W_ih, W_hh]^T (forward) and one for [dx_t, dh_{t-1}] (backward), into preallocated buffers."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, nonlinearity):
         relu = nonlinearity == "relu"
-        T, B, _ = x.shape
+        T, B, D = x.shape
         H = h0.shape[-1]
-        pre = input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh)  # (T, B, H)
-        hs = x.new_empty(T + 1, B, H)  # hs[t] = h_{t-1}
-        out = None if mask is None else x.new_empty(T, B, H)  # with padding, outputs differ from states
+        w_t = torch.cat([w_ih, w_hh], dim=1).t()  # (D + H, H)
+        bias = None if b_ih is None else b_ih + b_hh  # (H,)
+        # row t of xh is [x_t, h_{t-1}]
+        xh = x.new_empty(T + 1, B, D + H)
+        xh[:T, :, :D] = x
+        xh[T, :, :D] = 0
+        hs = xh[:, :, D:]  # (T + 1, B, H): hs[t] = h_{t-1}
         hs[0] = h0
-        w_hh_t = w_hh.t()
+        # the new h of every step, before any padding blend: kept for the backward's act'
+        acts = x.new_empty(T, B, H)
+        xh_steps, h_steps, act_steps = xh.unbind(0), hs.unbind(0), acts.unbind(0)
         for t in range(T):
-            pre_t = pre[t].addmm_(hs[t], w_hh_t)  # W_ih x_t + b + W_hh h_{t-1}
-            h_new = pre_t.relu_() if relu else tanh_(pre_t)  # pre[t] now holds the new h, kept for backward
-            real = None if mask is None else mask[t]  # (B, 1) bool
-            keep_padded(h_new, hs[t], real, hs[t + 1])
-            if mask is not None:
-                torch.mul(h_new, real, out=out[t])
-        ctx.save_for_backward(x, w_ih, w_hh, pre, hs, mask)
+            if bias is None:
+                torch.mm(xh_steps[t], w_t, out=act_steps[t])  # W_ih x_t + W_hh h_{t-1}
+            else:
+                torch.addmm(bias, xh_steps[t], w_t, out=act_steps[t])  # W_ih x_t + W_hh h_{t-1} + b
+            h_new = act_steps[t].relu_() if relu else act_steps[t].tanh_()  # h = act(...)
+            if mask is None:
+                h_steps[t + 1].copy_(h_new)
+            else:  # a padded step keeps the old state
+                torch.where(mask[t], h_new, h_steps[t], out=h_steps[t + 1])
+        ctx.save_for_backward(xh, w_ih, w_hh, acts, mask)
         ctx.has_bias, ctx.relu = b_ih is not None, relu
-        out = hs[1:].clone() if out is None else out
-        return out, hs[T].clone()
+        contiguous = torch.contiguous_format
+        out = acts.clone() if mask is None else acts * mask  # padding outputs zeros
+        return out, hs[T].clone(memory_format=contiguous)
 
     @staticmethod
     def backward(ctx, dout, dh_T):
         refuse_double_backward("RNN")
-        x, w_ih, w_hh, acts, hs, mask = ctx.saved_tensors
-        T = x.shape[0]
-        dpre = torch.empty_like(acts)
-        dh = dh_T.clone()
+        xh, w_ih, w_hh, acts, mask = ctx.saved_tensors
+        T, B, H = acts.shape
+        D = xh.shape[-1] - H
+        mask_weight = None if mask is None else mask.to(xh.dtype)  # (T, B, 1): 1 on real steps, 0 on padding
+        if mask_weight is not None:
+            dout = dout * mask_weight  # a padded step outputs zeros: no gradient enters the layer there
+            pass_weight = 1 - mask_weight  # 1 where a padded step passes dL/dh straight through
+        w = torch.cat([w_ih, w_hh], dim=1)  # (H, D + H)
+        # row t of dxh is [dx_t, dL/dh_{t-1}], filled with dL/dout_{t-1} (out_{t-1} = h_{t-1}) beforehand
+        dxh = xh.new_zeros(T, B, D + H)
+        dxh[1:, :, D:] = dout[: T - 1]
+        dpre = torch.empty_like(acts)  # dL/d(W_ih x + W_hh h + b)
+        # act' as a function of the output h: relu' = 1 where h > 0, tanh' = 1 - h^2
+        derivative = (
+            (acts > 0).to(acts.dtype)
+            if ctx.relu
+            else torch.addcmul(torch.ones_like(acts), acts, acts, value=-1)
+        )
+        dxh_steps, dh_prev_steps = dxh.unbind(0), dxh[:, :, D:].unbind(0)
+        dpre_steps, derivative_steps = dpre.unbind(0), derivative.unbind(0)
+        dh = dh_T + dout[T - 1]  # dL/dh_t: from step t+1 and from the output out_t
         for t in reversed(range(T)):
-            h_new = acts[t]
-            dh_new = dh + dout[t]  # dL/dh_t: from step t+1 and from the output out_t
+            torch.mul(dh, derivative_steps[t], out=dpre_steps[t])  # dpre = dh act'(pre), by h = act(pre)
             if mask is not None:
-                real = mask[t].to(x.dtype)  # (B, 1): 1 on a real step, 0 on padding
-                dh_new.mul_(real)
-            if ctx.relu:
-                torch.mul(dh_new, h_new > 0, out=dpre[t])  # relu' = 1 where h > 0
-            else:
-                torch.mul(dh_new, 1 - h_new * h_new, out=dpre[t])  # tanh' = 1 - h^2
-            dh_prev = torch.mm(dpre[t], w_hh)  # h = act(... + W_hh h_prev): dh_prev = dpre @ W_hh
+                dpre_steps[t].mul_(mask_weight[t])  # a padded step has no gradient of its own
+            dh_prev = dh_prev_steps[t]
+            # [dx_t, dh_{t-1}] += dpre W, by pre = [x_t, h_{t-1}] W^T + b
+            dxh_steps[t].addmm_(dpre_steps[t], w)
             if mask is not None:
-                dh_prev.addcmul_(dh, 1 - real)  # a padded step passes dL/dh straight through
+                dh_prev.addcmul_(dh, pass_weight[t])  # a padded step passes dL/dh straight through
             dh = dh_prev
-        dx = input_grad(dpre, w_ih) if ctx.needs_input_grad[0] else None
-        dw_ih = weight_grads(dpre, x)
-        dw_hh = weight_grads(dpre, hs[:-1])
+        dw = torch.mm(dpre.view(T * B, H).t(), xh[:T].reshape(T * B, D + H))  # (H, D + H): sum_t dpre^T xh
+        dw_ih, dw_hh = dw[:, :D].contiguous(), dw[:, D:].contiguous()
         db = dpre.sum(dim=(0, 1)) if ctx.has_bias else None
-        return dx, dh, dw_ih, dw_hh, db, db, None, None
+        dx = dxh[:, :, :D].contiguous() if ctx.needs_input_grad[0] else None
+        return dx, dh.contiguous(), dw_ih, dw_hh, db, db, None, None
 
 
 def run_layer(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -381,4 +381,15 @@ class GRU(_RecurrentBase):
         )
 
 
-LAYERS: dict[str, type[_RecurrentBase]] = {module.cell: module for module in (RNN, LSTM, GRU)}
+class LayerClass(Protocol):
+    """What the registry holds: a layer class, called as torch.nn's RNN, LSTM and GRU are."""
+
+    cell: str
+
+    def __call__(
+        self, input_size: int, hidden_size: int, num_layers: int = ..., *, bias: bool = ...,
+        batch_first: bool = ..., dropout: float = ..., bidirectional: bool = ..., fast: bool = ...,
+    ) -> _RecurrentBase: ...  # fmt: skip
+
+
+LAYERS: dict[str, LayerClass] = {module.cell: module for module in (RNN, LSTM, GRU)}

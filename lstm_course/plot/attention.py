@@ -31,7 +31,7 @@ def plot_alignment(weights: np.ndarray, source: str, output: str, ax: Axes | Non
 
 
 def plot_accuracy_by_length(curves: Mapping[str, Sequence], ax: Axes | None = None) -> Axes:
-    """One line per model: exact match against source length (rows with low, high, exact, count)."""
+    """One line per model: exact match against source length (rows with low, high, exact, pairs)."""
     if not curves:
         raise ValueError("curves must hold at least one model's rows")
     if ax is None:

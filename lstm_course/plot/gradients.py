@@ -32,14 +32,14 @@ def plot_gradient_norms(
     """
     if not isinstance(norms, Mapping) or not norms:
         raise ValueError("norms must be a non-empty dict mapping a label to a sequence of norms")
-    lags = np.asarray(lags)
+    lag_array = np.asarray(lags)
     ax = _axes(ax)
     for label, values in norms.items():
         v = np.asarray(values, dtype=np.float64)
-        if v.shape != lags.shape:
-            raise ValueError(f"norms[{label!r}] has shape {v.shape}, expected {lags.shape} like lags")
+        if v.shape != lag_array.shape:
+            raise ValueError(f"norms[{label!r}] has shape {v.shape}, expected {lag_array.shape} like lags")
         keep = np.isfinite(v) & (v > 0)
-        ax.semilogy(lags[keep], v[keep], label=str(label), linewidth=1.4)
+        ax.semilogy(lag_array[keep], v[keep], label=str(label), linewidth=1.4)
     ax.set_xlabel("lag k = T - t (steps back in time)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)

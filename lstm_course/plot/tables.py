@@ -23,6 +23,22 @@ import numpy as np
 MISSING = "–"  # an en dash: no value (e.g. a run that never reached its target)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A cell that links elsewhere: shown as ``text``, a link to ``href`` in the HTML table."""
+
+    text: str
+    href: str
+
+    def __post_init__(self) -> None:
+        for name in ("text", "href"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise TypeError(f"Link: {name} must be a non-empty str, got {getattr(self, name)!r}")
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def format_cell(value: Any) -> str:
     """One cell's text: ints with thousands separators, floats to 3 significant digits, None as a dash."""
     if value is None:
@@ -62,7 +78,15 @@ class Table:
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(name)}</th>" for name in self.columns)
-        cells = ("".join(f"<td>{html.escape(text)}</td>" for text in row) for row in self.texts())
+        cells = (
+            "".join(
+                f'<td><a href="{html.escape(value.href)}">{html.escape(text)}</a></td>'
+                if isinstance(value, Link)
+                else f"<td>{html.escape(text)}</td>"
+                for value, text in zip(values, texts, strict=True)
+            )
+            for values, texts in zip(self.rows, self.texts(), strict=True)
+        )
         body = "".join(f"<tr>{row}</tr>" for row in cells)
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         return f'<table class="table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -126,9 +126,9 @@ def check_shape(name: str, array: np.ndarray, spec: tuple[str | int, ...], sizes
     A letter seen before must have the same size; a letter seen for the first time is bound to this size.
     ValueError names ``name``, the expected shape in letters with the known sizes, and the shape it got.
     """
-    expected = _fmt(spec, sizes)
-    if array.ndim != len(spec):
-        raise ValueError(f"{name} must have shape {expected}, got shape {array.shape} ({array.ndim}-D)")
+    if array.ndim != len(spec):  # the message is built only on failure: this runs at every step of a loop
+        got = f"{array.shape} ({array.ndim}-D)"
+        raise ValueError(f"{name} must have shape {_fmt(spec, sizes)}, got shape {got}")
     bound: dict[str, int] = {}
     for letter, size in zip(spec, array.shape, strict=True):
         if isinstance(letter, int):
@@ -137,7 +137,7 @@ def check_shape(name: str, array: np.ndarray, spec: tuple[str | int, ...], sizes
             want = sizes.get(letter, bound.get(letter, size))
             bound[letter] = want
         if size != want:
-            raise ValueError(f"{name} must have shape {expected}, got shape {array.shape}")
+            raise ValueError(f"{name} must have shape {_fmt(spec, sizes)}, got shape {array.shape}")
     sizes.update(bound)
 
 

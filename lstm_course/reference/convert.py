@@ -73,7 +73,7 @@ def expected_shapes(
     """
     G, H = cellspec.spec(cell).num_gates, hidden_size
     K = 2 if bidirectional else 1
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for layer in range(num_layers):
         layer_input = input_size if layer == 0 else K * H
         for suffix in (f"_l{layer}", f"_l{layer}_reverse")[:K]:

@@ -41,7 +41,9 @@ class GRUCache(NamedTuple):
     steps: list[GRUStepCache]  # T caches, in time order
 
 
-def gru_step_forward(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> tuple[np.ndarray, GRUStepCache]:
+def gru_step_forward(
+    x_t: np.ndarray, h_prev: np.ndarray | None, params: dict
+) -> tuple[np.ndarray, GRUStepCache]:
     """One GRU step (gate order r, z, n, as torch).
 
     r = sigma(x W_ir^T + b_ir + h_prev W_hr^T + b_hr); z = sigma(x W_iz^T + b_iz + h_prev W_hz^T + b_hz);

@@ -65,7 +65,7 @@ class LSTMCache(NamedTuple):
 
 
 def lstm_step_forward(
-    x_t: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, params: dict
+    x_t: np.ndarray, h_prev: np.ndarray | None, c_prev: np.ndarray | None, params: dict
 ) -> tuple[np.ndarray, np.ndarray, LSTMStepCache]:
     """One LSTM step (gate order i, f, g, o, as torch).
 

@@ -121,7 +121,9 @@ def multilayer_forward(
     shape = (num_layers * K, x.shape[1], H)  # (L*K, B, H)
     states = spec.states  # ("h",) or ("h", "c")
     initial = {state: _initial(f"{state}0", given[state], shape) for state in states}
-    layer_in, caches, final = x, [], {state: [] for state in states}
+    # state -> its final (B, H) of each layer and direction, in h_n's order
+    final: dict[str, list[np.ndarray]] = {state: [] for state in states}
+    layer_in, caches = x, []
     for layer in range(num_layers):
         outs, layer_caches = [], []
         for k in range(K):

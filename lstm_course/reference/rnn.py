@@ -33,7 +33,9 @@ class RNNCache(NamedTuple):
     steps: list[RNNStepCache]  # T caches, in time order
 
 
-def rnn_step_forward(x_t: np.ndarray, h_prev: np.ndarray, params: dict) -> tuple[np.ndarray, RNNStepCache]:
+def rnn_step_forward(
+    x_t: np.ndarray, h_prev: np.ndarray | None, params: dict
+) -> tuple[np.ndarray, RNNStepCache]:
     """One RNN step: h = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh).
 
     Args:

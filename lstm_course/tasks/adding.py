@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 #: MSE of always predicting the mean target 1: the variance of the sum of two U(0, 1) numbers is 2/12.
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
 def adding_batch(
-    batch_size: int, T: int, rng: np.random.Generator, dtype: type = np.float32
+    batch_size: int, T: int, rng: np.random.Generator, dtype: DTypeLike = np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
     """A batch of the adding problem: sum the two values whose marker is 1.
 

@@ -52,11 +52,12 @@ def load_surnames(per_language: int = 400, seed: int = 0) -> Surnames:
         raise ValueError(f"per_language must be a positive int, got {per_language!r}")
     by_language = {lang: {name.lower() for name in locale_surnames(loc)} for lang, loc in LOCALES.items()}
     counts: dict[str, int] = {}
-    for names in by_language.values():
-        for name in names:
+    for language_names in by_language.values():
+        for name in language_names:
             counts[name] = counts.get(name, 0) + 1
     rng = np.random.default_rng(seed)
-    names, labels = [], []
+    names: list[str] = []
+    labels: list[int] = []
     for label, lang in enumerate(LANGUAGES):
         unique = sorted(name for name in by_language[lang] if counts[name] == 1)
         kept = rng.permutation(len(unique))[:per_language]

@@ -167,3 +167,107 @@ def test_a_failing_cell_fails_the_build_and_shows_the_cell(tmp_path):
     assert "Executing notebook failed" in log and "chapter.md" in log
     assert 'raise RuntimeError("broken on purpose")' in log, "the failing cell is not shown"
     assert "RuntimeError" in log and "broken on purpose" in log
+
+
+# --- pages that read the chapters' results (results_pages): fresh after every chapter, never from the cache
+
+APPENDIX_HEADER = NOTEBOOK_HEADER.replace("\n---\n", "\nmystnb:\n  execution_mode: force\n---\n")
+
+
+def _results_project(tmp_path: Path, value: int) -> Path:
+    """Two chapters that record a number and an appendix (sorted first by name) that prints them."""
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    (source / "conf.py").write_text(
+        textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(EXT)!r})
+            extensions = ["myst_nb", "parallel_execute"]
+            nb_execution_mode = "cache"
+            nb_execution_cache_path = {str(tmp_path / "cache")!r}
+            nb_execution_raise_on_error = True
+            nb_execution_timeout = 120
+            results_pages = ["a_appendix"]
+        """),
+        encoding="utf-8",
+    )
+    (source / "index.md").write_text("# Index\n\n```{toctree}\na_appendix\nch2\nch3\n```\n", encoding="utf-8")
+    for chapter, number in (("ch2", value), ("ch3", 7)):
+        cell = f'from lstm_course.results import record\nrecord("{chapter}.x", {number}, section="s")'
+        text = NOTEBOOK_HEADER + f"\n# {chapter}\n\n```{{code-cell}} ipython3\n{cell}\n```\n"
+        (source / f"{chapter}.md").write_text(text, encoding="utf-8")
+    cell = (
+        'from lstm_course.results import load_results\nr = load_results(["ch2", "ch3"])\n'
+        'print("read", r["ch2.x"], r["ch3.x"])'
+    )
+    (source / "a_appendix.md").write_text(
+        APPENDIX_HEADER + f"\n# Appendix\n\n```{{code-cell}} ipython3\n{cell}\n```\n", encoding="utf-8"
+    )
+    return source
+
+
+def _incremental_build(source: Path, out: Path, jobs: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "BOOK_JOBS": jobs,
+        "PYTHONPATH": str(ROOT),
+        "LSTM_COURSE_RESULTS": "/nonexistent/elsewhere",
+    }
+    command = [sys.executable, "-m", "sphinx", "-b", "html", str(source), str(out)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_appendix_header_asks_for_forced_execution():
+    assert (
+        APPENDIX_HEADER.startswith("---\njupytext:")
+        and "mystnb:\n  execution_mode: force\n---\n" in APPENDIX_HEADER
+    )
+    page = (ROOT / "book" / "appendix_a_claims.md").read_text(encoding="utf-8")
+    front = yaml.safe_load(page.split("---\n")[1])
+    assert front["mystnb"]["execution_mode"] == "force", (
+        "the appendix would be served from the execution cache"
+    )
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]
+    assert "book/appendix_a_claims" in config["results_pages"]
+
+
+def test_results_pages_are_read_last_and_whenever_another_page_is_read():
+    class App:
+        class config:  # noqa: N801
+            results_pages = ["book/appendix_a_claims"]
+
+    class Env:
+        found_docs = {"book/appendix_a_claims", "book/04_lstm", "book/intro"}
+
+    docnames = ["book/04_lstm", "book/appendix_a_claims", "book/intro"]
+    parallel.read_results_pages_last(App, Env, docnames)
+    assert docnames == ["book/04_lstm", "book/intro", "book/appendix_a_claims"]
+    assert parallel.results_pages_outdated(App, Env, set(), {"book/04_lstm"}, set()) == [
+        "book/appendix_a_claims"
+    ]
+    assert parallel.results_pages_outdated(App, Env, set(), set(), set()) == []
+    assert parallel.results_pages_outdated(App, Env, set(), {"book/appendix_a_claims"}, set()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_appendix_reads_this_builds_numbers_after_a_chapter_changes(tmp_path, jobs):
+    """The appendix's source never changes, yet after a chapter's number changes it shows the new number."""
+    source = _results_project(tmp_path, 1)
+    first = _incremental_build(source, tmp_path / "html", jobs)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "read 1 7" in (tmp_path / "html" / "a_appendix.html").read_text(encoding="utf-8")
+    assert (tmp_path / "results" / "ch2.json").is_file(), (
+        "the build did not set LSTM_COURSE_RESULTS to _build/results"
+    )
+    appendix_mtime = (source / "a_appendix.md").stat().st_mtime_ns
+    chapter = (source / "ch2.md").read_text(encoding="utf-8")
+    (source / "ch2.md").write_text(chapter.replace('"ch2.x", 1,', '"ch2.x", 2,'), encoding="utf-8")
+    assert (source / "a_appendix.md").stat().st_mtime_ns == appendix_mtime  # the appendix is untouched
+    second = _incremental_build(source, tmp_path / "html", jobs)
+    log = second.stdout + second.stderr
+    assert second.returncode == 0, log
+    assert "read 2 7" in (tmp_path / "html" / "a_appendix.html").read_text(encoding="utf-8"), "stale appendix"
+    assert (
+        "ch3.md: Using cached notebook" in log or "ch3" not in log.split("reading sources")[-1].split("\n")[0]
+    )

@@ -67,7 +67,7 @@ def test_a_short_run_trains_and_everything_decodes(data):
 def test_accuracy_by_length_bins():
     pairs = [DatePair("x" * n, "t", "l", "p") for n in (6, 7, 9, 12)]
     rows = accuracy_by_length(["t", "no", "t", "t"], pairs, [6, 9, 12, 15])
-    assert [(row.low, row.high, row.exact, row.count) for row in rows] == [(6, 8, 0.5, 2), (9, 11, 1.0, 1),
+    assert [(row.low, row.high, row.exact, row.pairs) for row in rows] == [(6, 8, 0.5, 2), (9, 11, 1.0, 1),
                                                                            (12, 14, 1.0, 1)]  # fmt: skip
     with pytest.raises(ValueError, match="edges"):
         accuracy_by_length(["t"], pairs[:1], [6, 6])

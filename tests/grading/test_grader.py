@@ -4,6 +4,8 @@ weights, shards, reports."""
 import base64
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -349,3 +351,22 @@ def test_the_answer_key_is_not_left_in_the_submissions_memory(tmp_path: Path) ->
     checks = {r.check: r for r in rows if r.check.startswith("rnn_")}
     assert len(checks) == 4
     assert all(r.points == 0 and r.feedback.startswith("not done yet") for r in checks.values()), rows
+
+
+def test_the_grader_imports_without_tomllib_and_reads_json_weights(tmp_path: Path) -> None:
+    # Python 3.10 (requires-python allows it) has no tomllib: the grader must still import, and read the
+    # weights from JSON. The child pretends to be 3.10 once the third-party packages are imported (on 3.10
+    # they bring their own tomli), and hides tomllib.
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "04_lstm.json").write_text('{"lstm_forward": {"public": 2}}')
+    script = (
+        "import sys, numpy, nbformat, torch, pytest, nbval.plugin, jupytext\n"
+        "sys.modules['tomllib'] = None\n"
+        "sys.version_info = (3, 10, 14, 'final', 0)\n"
+        "from pathlib import Path\n"
+        "from lstm_course.grading import grader\n"
+        f"print(grader.read_weights(Path({str(tmp_path)!r}), '04_lstm'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{'lstm_forward': {'public': 2}}"

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.patches import FancyArrowPatch  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from lstm_course.plot import diagrams  # noqa: E402
 from lstm_course.plot.diagrams.cells import format_value  # noqa: E402
@@ -134,6 +136,38 @@ def test_diagram_draws_its_symbols(name):
     assert not missing, f"{name} lacks {missing}"
 
 
+def arrows_through(ax: Axes, text: Text, renderer) -> bool:
+    """Whether an arrow of ``ax`` runs through the box of ``text`` (shrunk by a few percent)."""
+    box = text.get_window_extent(renderer).expanded(0.95, 0.9)
+    for arrow in (p for p in ax.patches if isinstance(p, FancyArrowPatch)):
+        path = arrow.get_path().transformed(arrow.get_transform()).interpolated(50)
+        if any(box.contains(x, y) for x, y in path.vertices):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_texts_stay_inside_the_canvas_and_off_the_arrows(name):
+    """A label outside the canvas is cut off; one an arrow runs through is hard to read (a label drawn on a
+    line on purpose carries a background, which interrupts the line, and is exempt)."""
+    draw, _ = DIAGRAMS[name]
+    ax = draw()
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    canvas = ax.get_window_extent(renderer).expanded(1.002, 1.002)
+    outside = [
+        t.get_text()
+        for t in ax.texts
+        if not canvas.contains(*t.get_window_extent(renderer).p0)
+        or not canvas.contains(*t.get_window_extent(renderer).p1)
+    ]
+    assert not outside, f"{name}: texts outside the canvas: {outside}"
+    crossed = [
+        t.get_text() for t in ax.texts if t.get_bbox_patch() is None and arrows_through(ax, t, renderer)
+    ]
+    assert not crossed, f"{name}: arrows run through {crossed}"
+
+
 @pytest.mark.parametrize("name", DIAGRAMS)
 def test_diagram_draws_on_a_given_axes_and_renders_to_png(name):
     draw, _ = DIAGRAMS[name]
@@ -166,6 +200,13 @@ def test_unrolled_rnn_without_gradient_draws_no_gradient_label():
 def test_unrolled_rnn_refuses_an_unknown_loss_placement():
     with pytest.raises(ValueError, match="losses"):
         diagrams.plot_unrolled_rnn(losses="some")
+
+
+@pytest.mark.parametrize("times", [(), ("...", "t", "T"), ("...",)])
+def test_unrolled_rnn_refuses_times_that_do_not_start_with_a_step(times):
+    # a leading "..." has no state for h_0 to go into: it crashed inside matplotlib ("Either posA and posB")
+    with pytest.raises(ValueError, match="times"):
+        diagrams.plot_unrolled_rnn(times=times)
 
 
 def test_format_value():

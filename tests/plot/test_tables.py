@@ -58,3 +58,15 @@ def test_bad_tables_are_named():
         show_table({"a": {"x": 1}, "b": {"y": 2}})
     with pytest.raises(ValueError, match="no columns"):
         show_table({})
+
+
+def test_a_link_cell_renders_as_an_anchor_and_as_its_text_elsewhere():
+    from lstm_course.plot.tables import Link
+
+    table = Table(["claim", "decided in"], [["a < b", Link("ch. 4 & more", "04_lstm.html#sec-x")]])
+    html = table._repr_html_()
+    assert '<td><a href="04_lstm.html#sec-x">ch. 4 &amp; more</a></td>' in html
+    assert "<td>a &lt; b</td>" in html
+    assert table.texts() == [["a < b", "ch. 4 & more"]]
+    with pytest.raises(TypeError, match="href"):
+        Link("text", "")

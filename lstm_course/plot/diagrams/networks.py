@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from lstm_course.plot.diagrams.vocabulary import (
     GRADIENT_COLOUR,
     ROLES,
+    Shape,
     arrow,
     box,
     canvas,
@@ -24,6 +25,14 @@ from lstm_course.plot.diagrams.vocabulary import (
 def _subscript(symbol: str, index: str) -> str:
     """``symbol`` with subscript ``index`` in mathtext: ("h", "t+1") -> "$h_{t+1}$"."""
     return f"${symbol}_{{{index}}}$"
+
+
+def _boxes(shapes: Sequence[Shape | None]) -> list[Shape]:
+    """The shapes of a chain drawn without "..." entries (``chain`` gives None only for "...")."""
+    boxes = [shape for shape in shapes if shape is not None]
+    if len(boxes) != len(shapes):
+        raise TypeError("a chain with '...' gaps where only boxes were drawn")
+    return boxes
 
 
 def plot_feedforward_vs_recurrent(ax: Axes | None = None) -> Axes:
@@ -77,6 +86,8 @@ def plot_unrolled_rnn(
     """
     if losses not in ("every", "last"):
         raise ValueError(f"losses must be 'every' or 'last', got {losses!r}")
+    if not times or times[0] == "...":
+        raise ValueError(f"times must start with a step index (h_0 goes into it), not '...': got {times!r}")
     spacing = 2.4
     n = len(times)
     ax = canvas(ax, (-1.9, (n - 1) * spacing + 1.2), (-1.7 if jacobians else -0.6, 4.2))
@@ -84,7 +95,8 @@ def plot_unrolled_rnn(
     # The start: h_0 into the first state, or (when the chain starts later than step 1) the steps before.
     if times[0] == "1":
         label(ax, (-1.3, 1.7), "$h_0$", colour="0.35")
-    arrow(ax, (-1.0, 1.7), states[0], dashed=times[0] != "1")
+    first_state = _boxes(states[:1])[0]
+    arrow(ax, (-1.0, 1.7), first_state, dashed=times[0] != "1")
     last = max(k for k, shape in enumerate(states) if shape is not None)
     for k, (time, state) in enumerate(zip(times, states, strict=True)):
         if state is None:
@@ -152,7 +164,7 @@ def _sequence_shape(
     x0, y0 = origin
     label(ax, (x0 - 0.35, y0 + 3.85), title, ha="left")
     label(ax, (x0 - 0.35, y0 + 3.3), example, ha="left", fontstyle="italic")
-    states = chain(ax, [""] * len(inputs), y=y0 + 1.2, x0=x0, spacing=1.15, width=0.7, height=0.55)
+    states = _boxes(chain(ax, [""] * len(inputs), y=y0 + 1.2, x0=x0, spacing=1.15, width=0.7, height=0.55))
     input_count = output_count = 0
     for state, has_input, has_output in zip(states, inputs, outputs, strict=True):
         if has_input == "x":
@@ -245,7 +257,7 @@ def plot_stacked_rnn(ax: Axes | None = None, *, layers: int = 2, steps: int = 3)
     for level in range(1, layers + 1):
         y = rise * level
         label(ax, (-0.7, y), f"layer {level}", ha="right")
-        row = chain(ax, [f"$h^{{({level})}}_{{{t}}}$" for t in columns], y=y, spacing=spacing)
+        row = _boxes(chain(ax, [f"$h^{{({level})}}_{{{t}}}$" for t in columns], y=y, spacing=spacing))
         for lower, upper in zip(below, row, strict=True):
             arrow(ax, lower, upper)
         below = row
@@ -285,9 +297,15 @@ def plot_encoder_decoder(ax: Axes | None = None, *, source: int = 3, target: int
     """
     spacing = 1.8
     ax = canvas(ax, (-1.0, (source + target - 1) * spacing + 1.0), (-1.2, 4.2))
-    encoder = chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=1.6, spacing=spacing)
-    decoder = chain(
-        ax, [_subscript("s", str(k + 1)) for k in range(target)], y=1.6, x0=source * spacing, spacing=spacing
+    encoder = _boxes(chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=1.6, spacing=spacing))
+    decoder = _boxes(
+        chain(
+            ax,
+            [_subscript("s", str(k + 1)) for k in range(target)],
+            y=1.6,
+            x0=source * spacing,
+            spacing=spacing,
+        )
     )
     for j, state in enumerate(encoder):
         arrow(ax, box(ax, (state.x, 0.0), _subscript("x", str(j + 1)), role="input"), state)
@@ -304,8 +322,8 @@ def plot_encoder_decoder(ax: Axes | None = None, *, source: int = 3, target: int
 def plot_attention(ax: Axes | None = None, *, source: int = 4) -> Axes:
     """Attention over the encoder states: weights α_{t,j} from scores with the decoder state, sum c_t."""
     spacing = 1.8
-    ax = canvas(ax, (-0.8, (source - 1) * spacing + 4.4), (-0.6, 5.4))
-    encoder = chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=0.0, spacing=spacing)
+    ax = canvas(ax, (-0.8, (source - 1) * spacing + 5.2), (-0.6, 5.4))
+    encoder = _boxes(chain(ax, [_subscript("h", str(j + 1)) for j in range(source)], y=0.0, spacing=spacing))
     middle = (source - 1) * spacing / 2
     weigh = node(ax, (middle, 2.6), "add", radius=0.3)
     label(ax, (middle + 0.45, 2.6), r"$\sum_j$", ha="left")
@@ -326,5 +344,5 @@ def plot_attention(ax: Axes | None = None, *, source: int = 4) -> Axes:
     arrow(ax, context, current)
     arrow(ax, previous, encoder[-1], style="data", dashed=True, bend=-0.2)
     scores = "a score with each $h_j$,\n" + r"softmax $\to \alpha_{t,j}$"
-    label(ax, (decoder_x - 0.2, 0.9), scores, colour=ROLES["attention"][1])
+    label(ax, (decoder_x + 0.7, 0.6), scores, colour=ROLES["attention"][1])  # right of the dashed arrow
     return ax

@@ -154,13 +154,14 @@ def node(ax: Axes, at: Point, kind: str, *, radius: float = 0.25) -> Shape:
     """An operation without weights: "mul" (⊙), "add" (+), "times" (×), "one_minus" (1 − ·) or "tanh"."""
     fill, edge = ROLES["op"]
     width = 2 * radius if kind != "tanh" else 3.6 * radius
-    outline = {"facecolor": fill, "edgecolor": edge, "linewidth": 1.4, "zorder": 4}
+    patch: Patch
     if kind == "tanh":
         corner = (at[0] - width / 2, at[1] - radius)
         style = f"round,pad=0,rounding_size={radius}"
-        patch = FancyBboxPatch(corner, width, 2 * radius, boxstyle=style, **outline)
+        patch = FancyBboxPatch(corner, width, 2 * radius, boxstyle=style)
     else:
-        patch = Circle(at, radius, **outline)
+        patch = Circle(at, radius)
+    patch.set(facecolor=fill, edgecolor=edge, linewidth=1.4, zorder=4)
     ax.add_patch(patch)
     label(ax, at, OPERATIONS[kind])
     return Shape(patch, at[0], at[1], width, 2 * radius)
