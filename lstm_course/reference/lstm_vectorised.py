@@ -1,6 +1,6 @@
 """The LSTM over a sequence, vectorised and in place: the same numbers as ``lstm.lstm_forward``, faster.
 
-This is the benchmark version (``bench/bench_reference.py`` times it against ``torch.nn.LSTM``); the book
+This is the benchmark version (``bench/bench.py`` times it against ``torch.nn.LSTM``); the book
 shows the plain loop over the step functions in ``lstm.py``, and the tests check that the two agree.
 
 Letters: T time steps, B batch, D input features, H hidden units; parameters as in ``lstm.py`` (G = 4, gates

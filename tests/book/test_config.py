@@ -24,6 +24,7 @@ NOTEBOOK_CHAPTERS = [
     "book/08_attention",
     "book/09_applications",
     "book/appendix_a_claims",
+    "book/appendix_b_performance",
 ]
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
