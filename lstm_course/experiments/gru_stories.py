@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_course.experiments.gru_vs_lstm import TRAINS_ON
+from lstm_course.experiments.implementations import carrying_weights
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.reference import gru_step_forward
 from lstm_course.reference.convert import layer_params, params_from_state_dict
@@ -24,14 +26,21 @@ from lstm_course.train import History, TrainConfig, course_device, fit
 
 
 class CuisineTagger(nn.Module):
-    """Word embeddings, a torch.nn GRU (or LSTM), a Linear over the cuisines at every step: x (T, B) ->
-    (T, B, C)."""
+    """Word embeddings, a GRU (or LSTM), a Linear over the cuisines at every step: x (T, B) -> (T, B, C).
 
-    def __init__(self, embedding_size: int, hidden_size: int, cell: str = "gru") -> None:
+    The recurrent layer draws torch.nn's initial weights and trains on ``implementation`` (default
+    :data:`~lstm_course.experiments.gru_vs_lstm.TRAINS_ON` of the cell).
+    """
+
+    def __init__(
+        self, embedding_size: int, hidden_size: int, cell: str = "gru", implementation: str | None = None
+    ) -> None:
         super().__init__()
         self.cell = cell
         self.embed = nn.Embedding(len(VOCAB), embedding_size)
-        self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](embedding_size, hidden_size)
+        layer = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](embedding_size, hidden_size)
+        implementation = TRAINS_ON[cell] if implementation is None else implementation
+        self.rnn = carrying_weights(layer, cell, implementation)
         self.head = nn.Linear(hidden_size, len(CUISINES))
 
     def forward(self, x: Tensor) -> Tensor:

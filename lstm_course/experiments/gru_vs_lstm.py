@@ -1,8 +1,10 @@
 """The GRU against the LSTM, measured: size, speed, long lags, copying, counting and small data.
 
 Every run is bounded by steps, never by wall-clock time, so the book computes the same numbers on every
-machine. The models train on ``torch.nn.LSTM`` and ``torch.nn.GRU``: the same functions as ours (chapter 5
-shows the three implementations agree), and on the CPU torch's fused LSTM kernel builds the book fastest.
+machine. Every model starts from ``torch.nn``'s initial weights for its seed; the LSTM trains on
+``torch.nn.LSTM`` and the GRU on our fast path (:data:`TRAINS_ON`): the same functions (chapter 5 shows the
+three implementations agree), and at these sizes on one CPU thread the faster of each pair, torch's LSTM
+because it has a fused kernel, our GRU because torch's GRU has none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor, nn
 
 from lstm_course.experiments.adding import first_below, mse
 from lstm_course.experiments.gradient_flow import GradientFlow, flow_by_cell, jacobian_norms
+from lstm_course.experiments.implementations import carrying_weights
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import GRU, LSTM
 from lstm_course.reference import gru_forward, init_params
@@ -33,6 +36,8 @@ from lstm_course.train import TrainConfig, course_device, fit
 TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU}
 OUR_LAYERS = {"lstm": LSTM, "gru": GRU}
 LABELS = {"lstm": "LSTM", "gru": "GRU"}
+#: What each cell trains on (an implementation of :mod:`~lstm_course.experiments.implementations`).
+TRAINS_ON = {"lstm": "torch", "gru": "fast"}
 
 
 # --- the three implementations ------------------------------------------------------------------------------
@@ -155,12 +160,25 @@ def speed_table(*, input_size: int = 2, hidden_size: int = 32, T: int = 100, bat
 
 
 class Reader(nn.Module):
-    """A torch.nn LSTM or GRU, then a Linear on every step (``every_step``) or on the last state."""
+    """An LSTM or GRU, then a Linear on every step (``every_step``) or on the last state.
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, every_step: bool):
+    The weights are drawn as torch.nn's layer draws them; the layer then trains on ``implementation``
+    (default :data:`TRAINS_ON` of the cell): torch.nn's own, or ours ("fast", "plain") carrying those weights.
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        every_step: bool,
+        implementation: str | None = None,
+    ):
         super().__init__()
+        implementation = TRAINS_ON[cell] if implementation is None else implementation
         self.cell = cell
-        self.rnn = TORCH_LAYERS[cell](input_size, hidden_size)
+        self.rnn = carrying_weights(TORCH_LAYERS[cell](input_size, hidden_size), cell, implementation)
         self.head = nn.Linear(hidden_size, output_size)
         self.every_step = every_step
 

@@ -25,6 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn import LSTM
+from lstm_course.nn.recurrent import LAYERS
 from lstm_course.reference import lstm_forward
 from lstm_course.reference.convert import layer_params, params_from_state_dict
 
@@ -154,6 +155,23 @@ class TorchGRU(_NoLengths, nn.GRU):  # type: ignore[misc]  # forward takes lengt
 
 
 TORCH_LAYERS: dict[str, type[nn.Module]] = {"rnn": TorchRNN, "lstm": TorchLSTM, "gru": TorchGRU}
+
+
+def carrying_weights(layer: nn.Module, cell: str, implementation: str) -> nn.Module:
+    """A one-direction ``torch.nn`` LSTM/GRU/RNN ``layer`` as ``implementation`` runs it: ``layer`` itself for
+    "torch", else our layer of the same sizes carrying its weights (with ``fast`` for "fast").
+
+    Draws no random numbers, so what a seed draws after the layer does not depend on the implementation.
+    """
+    if check_implementation(implementation) == "torch":
+        return layer
+    input_size, hidden_size = getattr(layer, "input_size", None), getattr(layer, "hidden_size", None)
+    if not isinstance(input_size, int) or not isinstance(hidden_size, int):
+        raise TypeError(f"layer must be a torch.nn recurrent layer, got {type(layer).__name__}")
+    with torch.random.fork_rng(devices=[]):  # our constructor draws initial weights: keep the seed's stream
+        ours = LAYERS[cell](input_size, hidden_size, fast=implementation == "fast")
+    ours.load_state_dict(layer.state_dict())  # the same names and shapes as torch.nn's
+    return ours
 
 
 def with_implementation(model: nn.Module, implementation: str) -> nn.Module:

@@ -93,10 +93,10 @@ kernelspec:
 """
 
 
-def _project(tmp_path: Path, cell: str) -> Path:
-    """A one-notebook Sphinx project with myst-nb's cache mode, like the book's configuration."""
+def _conf(tmp_path: Path, extra: str) -> Path:
+    """tmp_path/src with a conf.py like the book's (myst-nb's cache mode, this extension), plus ``extra``."""
     source = tmp_path / "src"
-    source.mkdir()
+    source.mkdir(exist_ok=True)
     (source / "conf.py").write_text(
         textwrap.dedent(f"""
             import sys
@@ -106,10 +106,17 @@ def _project(tmp_path: Path, cell: str) -> Path:
             nb_execution_cache_path = {str(tmp_path / "cache")!r}
             nb_execution_raise_on_error = True
             nb_execution_timeout = 120
-            nb_merge_streams = True
-        """),
+        """)
+        + extra
+        + "\n",
         encoding="utf-8",
     )
+    return source
+
+
+def _project(tmp_path: Path, cell: str) -> Path:
+    """A one-notebook Sphinx project with myst-nb's cache mode, like the book's configuration."""
+    source = _conf(tmp_path, "nb_merge_streams = True")
     (source / "index.md").write_text("# Index\n\n```{toctree}\nchapter\n```\n", encoding="utf-8")
     chapter = NOTEBOOK_HEADER + "\n# Chapter\n\n```{code-cell} ipython3\n" + cell + "\n```\n\nSome text.\n"
     (source / "chapter.md").write_text(chapter, encoding="utf-8")
@@ -176,21 +183,7 @@ APPENDIX_HEADER = NOTEBOOK_HEADER.replace("\n---\n", "\nmystnb:\n  execution_mod
 
 def _results_project(tmp_path: Path, value: int) -> Path:
     """Two chapters that record a number and an appendix (sorted first by name) that prints them."""
-    source = tmp_path / "src"
-    source.mkdir(exist_ok=True)
-    (source / "conf.py").write_text(
-        textwrap.dedent(f"""
-            import sys
-            sys.path.insert(0, {str(EXT)!r})
-            extensions = ["myst_nb", "parallel_execute"]
-            nb_execution_mode = "cache"
-            nb_execution_cache_path = {str(tmp_path / "cache")!r}
-            nb_execution_raise_on_error = True
-            nb_execution_timeout = 120
-            results_pages = ["a_appendix"]
-        """),
-        encoding="utf-8",
-    )
+    source = _conf(tmp_path, 'results_pages = ["a_appendix"]')
     (source / "index.md").write_text("# Index\n\n```{toctree}\na_appendix\nch2\nch3\n```\n", encoding="utf-8")
     for chapter, number in (("ch2", value), ("ch3", 7)):
         cell = f'from lstm_course.results import record\nrecord("{chapter}.x", {number}, section="s")'

@@ -215,3 +215,24 @@ def test_paired_timing_reports_each_layer_and_the_median_ratio() -> None:
     timed = paired_ms_per_step(layers, T=3, batch_size=2, repeats=3)
     assert set(timed) == {"LSTM", "GRU", "GRU / LSTM"}
     assert all(value > 0 for value in timed.values())
+
+
+@pytest.mark.parametrize("implementation", ["fast", "plain", "torch"])
+def test_the_reader_draws_torchs_weights_and_computes_the_same_on_each_implementation(implementation) -> None:
+    torch.manual_seed(0)
+    reference = Reader("gru", 2, 3, 1, every_step=True, implementation="torch")
+    torch.manual_seed(0)
+    model = Reader("gru", 2, 3, 1, every_step=True, implementation=implementation)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    for name, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+    assert isinstance(model.rnn, torch.nn.GRU) == (implementation == "torch")
+    x = torch.randn(5, 2, 2)
+    torch.testing.assert_close(model(x), reference(x), rtol=1e-5, atol=1e-6)
+
+
+def test_the_reader_trains_the_gru_on_our_fast_path_and_the_lstm_on_torch_by_default() -> None:
+    assert Reader("gru", 2, 3, 1, every_step=False).rnn.fast is True
+    assert isinstance(Reader("lstm", 2, 3, 1, every_step=False).rnn, torch.nn.LSTM)
+    with pytest.raises(ValueError, match="implementation"):
+        Reader("gru", 2, 3, 1, every_step=True, implementation="cuda")
