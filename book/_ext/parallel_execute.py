@@ -20,9 +20,9 @@ unset or 1 changes nothing: myst-nb executes as it always did.
 Pages that read the chapters' results (``results_pages`` in the Sphinx config: the appendices) are kept fresh
 here too. The extension sets ``LSTM_COURSE_RESULTS`` to ``_build/results`` before anything executes, so every
 kernel records there (:mod:`lstm_course.results`); whenever Sphinx reads any other page, it reads the results
-pages as well (``env-get-outdated``), and it reads them last (``env-before-read-docs``), after every chapter has
-executed, serially or in the pool. The pool never executes them: they carry ``execution_mode: force`` in their
-``mystnb`` metadata, so myst-nb executes them each time it reads them and never takes them from the cache.
+pages as well (``env-get-outdated``), and it reads them last (``env-before-read-docs``), after every chapter
+has executed, serially or in the pool. The pool never executes them: they carry ``execution_mode: force`` in
+their ``mystnb`` metadata, so myst-nb executes them each time it reads them, never from the cache.
 
 At the end of the build the extension prints each notebook's execution seconds (from myst-nb's execution data,
 so also for a serial build), and the CPU seconds of the kernels it ran, and keeps the seconds in
