@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from lstm_course.experiments.char_lm import (
     CharLMConfig,
+    char_lm_model,
     char_lm_training,
     evaluate,
     generate,
@@ -119,7 +120,7 @@ def run_generation(
         for cell in config.cells:
             start = time.process_time()
             torch.manual_seed(seed)
-            model = CharLM(len(vocab), model_config.hidden_size, cell=cell, fast=model_config.fast)
+            model = char_lm_model(len(vocab), model_config.hidden_size, cell, model_config.implementation)
             losses[cell] = fit(model, batch, next_char_loss, training).loss
             val_loss[cell] = evaluate(model, x_val, y_val)
             by_context[cell] = loss_by_context(

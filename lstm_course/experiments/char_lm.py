@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_course.experiments.implementations import with_implementation
 from lstm_course.experiments.threads import torch_threads
 from lstm_course.nn.models import CharLM
 from lstm_course.tasks.text import CharVocab, char_lm_batch, pydoc_text, unigram_entropy
@@ -106,8 +107,21 @@ class CharLMConfig:
     prompt: str = "The "  # what the samples start from
     contexts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # k of loss_by_context
     context_samples: int = 1000  # predicted positions per k
-    fast: bool = True  # the hand-written BPTT of lstm_course.nn.fast
+    implementation: str | None = None  # what trains: "fast", "plain", "torch"; None: LM_TRAINS_ON[cell]
     threads: int | None = 1  # torch threads while training (tiny models: one is fastest); None leaves it
+
+
+#: What a character model trains on by default, the quicker at the chapters' sizes on one CPU thread (appendix
+#: B): torch.nn's LSTM (oneDNN's fused kernel), our fast path for the RNN and GRU (torch has no fused kernel).
+LM_TRAINS_ON = {"lstm": "torch", "rnn": "fast", "gru": "fast"}
+
+
+def char_lm_model(vocab_size: int, hidden_size: int, cell: str, implementation: str | None = None) -> CharLM:
+    """:class:`~lstm_course.nn.CharLM` with our one-hot layer's initial weights, set to train on
+    ``implementation`` (None: :data:`LM_TRAINS_ON` of ``cell``)."""
+    model = CharLM(vocab_size, hidden_size, cell=cell, fast=True)
+    with_implementation(model, LM_TRAINS_ON[cell] if implementation is None else implementation)  # in place
+    return model
 
 
 def char_lm_training(**changes) -> TrainConfig:
@@ -147,7 +161,7 @@ def run_char_lm(
 
     with torch_threads(config.threads):
         torch.manual_seed(seed)
-        model = CharLM(len(vocab), config.hidden_size, cell=config.cell, fast=config.fast)
+        model = char_lm_model(len(vocab), config.hidden_size, config.cell, config.implementation)
         if training.device is not None:
             model.to(training.device)
         x_val, y_val = char_lm_batch(val, config.val_windows, T, np.random.default_rng(seed + 1))

@@ -136,3 +136,14 @@ def test_one_blas_thread_limits_numpy_blas():
         assert one_blas_thread() is True
         blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
         assert blas and all(n == 1 for n in blas)
+
+
+def test_a_character_model_trains_its_lstm_on_torch_and_its_rnn_on_our_fast_path_by_default() -> None:
+    from lstm_course.experiments.char_lm import char_lm_model
+
+    assert isinstance(char_lm_model(5, 4, "lstm").rnn, torch.nn.LSTM)
+    rnn = char_lm_model(5, 4, "rnn").rnn
+    assert not isinstance(rnn, torch.nn.RNN) and rnn.fast is True
+    assert char_lm_model(5, 4, "lstm", "plain").rnn.fast is False
+    with pytest.raises(ValueError, match="implementation"):
+        char_lm_model(5, 4, "lstm", "gpu")
